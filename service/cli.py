@@ -1,0 +1,23 @@
+"""The ``crosscam`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from service.commands.demo import demo
+from service.commands.eval import app as eval_app
+from service.commands.synth import synth
+
+app = typer.Typer(
+    name="crosscam",
+    help="Real-time multi-camera vehicle tracking: synthetic town, evaluation, pipeline and service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(synth)
+app.command()(demo)
+app.add_typer(eval_app, name="eval", help="Score tracking results (AI City MTMC, MOTChallenge).")
+
+if __name__ == "__main__":
+    app()
