@@ -28,10 +28,14 @@ class _Strict(BaseModel):
 
 
 class RoadConfig(_Strict):
-    grid: tuple[int, int] = Field((2, 1), description="Intersections along x and along y (a grid of crossings).")
+    grid: tuple[int, int] = Field(
+        (2, 1), description="Intersections along x and along y (a grid of crossings)."
+    )
     spacing_m: float = Field(240.0, gt=40, description="Distance between neighbouring intersections (m).")
     arm_length_m: float = Field(
-        150.0, gt=20, description="Length of each road leaving the grid to the map edge, where vehicles enter/leave (m)."
+        150.0,
+        gt=20,
+        description="Length of each road leaving the grid to the map edge, where vehicles enter/leave (m).",
     )
     lanes_per_direction: int = Field(1, ge=1, le=3, description="Lanes in each direction of every road.")
     lane_width_m: float = Field(3.5, gt=2.0, le=5.0, description="Width of one lane (m).")
@@ -39,7 +43,9 @@ class RoadConfig(_Strict):
 
 
 class SignalConfig(_Strict):
-    straight_green_s: float = Field(14.0, gt=0, description="Green time for straight and right-turn movements (s).")
+    straight_green_s: float = Field(
+        14.0, gt=0, description="Green time for straight and right-turn movements (s)."
+    )
     left_green_s: float = Field(5.0, gt=0, description="Protected left-turn green time (s).")
     all_red_s: float = Field(2.0, ge=0, description="All-red clearance between phases (s).")
 
@@ -70,14 +76,18 @@ class DetailConfig(_Strict):
 
     roof_rack: float = Field(0.15, ge=0, le=1, description="Probability of a roof rack.")
     stripe: float = Field(0.15, ge=0, le=1, description="Probability of a body stripe (side or bonnet).")
-    dark_tint: float = Field(0.35, ge=0, le=1, description="Probability of dark window tint (else light glass).")
+    dark_tint: float = Field(
+        0.35, ge=0, le=1, description="Probability of dark window tint (else light glass)."
+    )
     yellow_plate: float = Field(0.3, ge=0, le=1, description="Probability of a yellow plate (else white).")
     coloured_wheels: float = Field(0.3, ge=0, le=1, description="Probability of non-silver wheel rims.")
     sunroof: float = Field(0.15, ge=0, le=1, description="Probability of a dark sunroof panel.")
 
 
 class TrafficConfig(_Strict):
-    spawn_rate_hz: float = Field(0.06, gt=0, description="Mean vehicle arrivals per second at each entry road.")
+    spawn_rate_hz: float = Field(
+        0.06, gt=0, description="Mean vehicle arrivals per second at each entry road."
+    )
     desired_speed_mps: tuple[float, float] = Field(
         (9.0, 16.0), description="Range of free-flow desired speeds (m/s); heavy vehicles drive at 85 %."
     )
@@ -85,13 +95,19 @@ class TrafficConfig(_Strict):
     comfort_decel_mps2: float = Field(2.5, gt=0, description="IDM comfortable deceleration (m/s^2).")
     min_gap_m: float = Field(2.5, gt=0, description="IDM standstill gap to the vehicle ahead (m).")
     time_headway_s: float = Field(1.4, gt=0, description="IDM desired time headway (s).")
-    turn_speed_mps: float = Field(6.0, gt=0, description="Speed limit while turning inside an intersection (m/s).")
-    warmup_s: float = Field(45.0, ge=0, description="Simulated time before the first frame, so roads start populated (s).")
+    turn_speed_mps: float = Field(
+        6.0, gt=0, description="Speed limit while turning inside an intersection (m/s)."
+    )
+    warmup_s: float = Field(
+        45.0, ge=0, description="Simulated time before the first frame, so roads start populated (s)."
+    )
     type_mix: dict[str, float] = Field(
         {"sedan": 0.46, "suv": 0.26, "van": 0.12, "truck": 0.09, "bus": 0.07},
         description="Relative frequency of each vehicle type.",
     )
-    palette: tuple[PaintColour, ...] = Field(DEFAULT_PALETTE, description="Paint colours and their frequencies.")
+    palette: tuple[PaintColour, ...] = Field(
+        DEFAULT_PALETTE, description="Paint colours and their frequencies."
+    )
     details: DetailConfig = Field(DetailConfig(), description="Identity detail probabilities.")
     lookalike_fraction: float = Field(
         0.0, ge=0, le=1, description="Fraction of vehicles that copy an earlier vehicle's type and colour."
@@ -116,7 +132,9 @@ class TrafficConfig(_Strict):
 class SceneryConfig(_Strict):
     trees_per_100m: float = Field(2.0, ge=0, description="Trees per 100 m of road edge, on the verges.")
     shrubs_per_100m: float = Field(3.0, ge=0, description="Shrubs per 100 m of road edge, on the verges.")
-    streetlights_per_100m: float = Field(2.0, ge=0, description="Street lights per 100 m of road (lit at night).")
+    streetlights_per_100m: float = Field(
+        2.0, ge=0, description="Street lights per 100 m of road (lit at night)."
+    )
 
 
 class LightingConfig(_Strict):
@@ -131,19 +149,27 @@ class LightingConfig(_Strict):
 
 
 class SensorConfig(_Strict):
-    noise_sigma: float = Field(3.0, ge=0, le=50, description="Std of additive Gaussian sensor noise (grey levels).")
+    noise_sigma: float = Field(
+        3.0, ge=0, le=50, description="Std of additive Gaussian sensor noise (grey levels)."
+    )
     blur_sigma: float = Field(0.7, ge=0, le=5, description="Std of the Gaussian optical blur (pixels).")
 
 
 class CameraConfig(_Strict):
-    name: str = Field(pattern=r"^cam\d{2}$", description="Camera name, camNN; camera_id in the ground truth is NN.")
-    position_m: tuple[float, float, float] = Field(description="Camera centre (x, y, height) in world metres.")
+    name: str = Field(
+        pattern=r"^cam\d{2}$", description="Camera name, camNN; camera_id in the ground truth is NN."
+    )
+    position_m: tuple[float, float, float] = Field(
+        description="Camera centre (x, y, height) in world metres."
+    )
     look_at_m: tuple[float, float] = Field(description="Ground point (x, y) at the image centre (m).")
     hfov_deg: float = Field(60.0, gt=10, lt=150, description="Horizontal field of view (deg).")
     white_balance: tuple[float, float, float] | None = Field(
         None, description="This camera's white-balance gains (B, G, R); default: the scene lighting's."
     )
-    exposure: float | None = Field(None, gt=0, le=4, description="This camera's exposure gain; default: the scene's.")
+    exposure: float | None = Field(
+        None, gt=0, le=4, description="This camera's exposure gain; default: the scene's."
+    )
     sensor: SensorConfig | None = Field(None, description="This camera's sensor model; default: the scene's.")
 
     @model_validator(mode="after")
@@ -159,18 +185,25 @@ class CameraConfig(_Strict):
 
 class OutputConfig(_Strict):
     gt_min_visibility: float = Field(
-        0.2, ge=0, le=1, description="A box enters the ground truth when this fraction of the vehicle is visible."
+        0.2,
+        ge=0,
+        le=1,
+        description="A box enters the ground truth when this fraction of the vehicle is visible.",
     )
     gt_min_height_px: int = Field(12, ge=1, description="...and its visible box is at least this tall (px).")
     masks: bool = Field(True, description="Write per-frame instance masks (uint16 PNG, pixel = vehicle id).")
-    reid_every_frames: int = Field(5, ge=1, description="Re-ID crops: sample each vehicle every N frames per camera.")
+    reid_every_frames: int = Field(
+        5, ge=1, description="Re-ID crops: sample each vehicle every N frames per camera."
+    )
     reid_min_visibility: float = Field(0.6, ge=0, le=1, description="Re-ID crops: minimum visible fraction.")
     reid_min_height_px: int = Field(28, ge=8, description="Re-ID crops: minimum visible box height (px).")
     reid_train_fraction: float = Field(
         0.5, gt=0, lt=1, description="Fraction of identities in image_train (the rest: query/gallery)."
     )
     yolo_every_frames: int = Field(5, ge=1, description="Detector set: keep every N-th frame of each camera.")
-    yolo_val_fraction: float = Field(0.2, ge=0, lt=1, description="Detector set: last fraction of time kept for val.")
+    yolo_val_fraction: float = Field(
+        0.2, ge=0, lt=1, description="Detector set: last fraction of time kept for val."
+    )
     yolo_classes: Literal["vehicle", "type"] = Field(
         "vehicle", description="Detector classes: one 'vehicle' class, or one class per vehicle type."
     )
@@ -182,16 +215,18 @@ class SceneConfig(_Strict):
     seed: int = Field(0, ge=0, description="Seed of every random choice; same seed + config = same scene.")
     duration_s: float = Field(60.0, gt=0, le=3600, description="Length of the recording (s).")
     fps: float = Field(10.0, ge=1, le=60, description="Frame rate of every camera (frames/s).")
-    image_size: tuple[int, int] = Field((640, 360), description="Width and height of every camera image (px).")
+    image_size: tuple[int, int] = Field(
+        (640, 360), description="Width and height of every camera image (px)."
+    )
     night: bool = Field(False, description="Night: low light, headlights with glare, lit street lights.")
-    roads: RoadConfig = RoadConfig()
-    signals: SignalConfig = SignalConfig()
-    traffic: TrafficConfig = TrafficConfig()
-    scenery: SceneryConfig = SceneryConfig()
-    lighting: LightingConfig = LightingConfig()
-    sensor: SensorConfig = SensorConfig()
+    roads: RoadConfig = Field(RoadConfig(), description="The road grid.")
+    signals: SignalConfig = Field(SignalConfig(), description="Signal timing at every crossing.")
+    traffic: TrafficConfig = Field(TrafficConfig(), description="Arrivals, driving behaviour and the fleet.")
+    scenery: SceneryConfig = Field(SceneryConfig(), description="Trees, shrubs and street lights.")
+    lighting: LightingConfig = Field(LightingConfig(), description="The scene's light.")
+    sensor: SensorConfig = Field(SensorConfig(), description="Default sensor model of the cameras.")
     cameras: tuple[CameraConfig, ...] = Field(description="The cameras; at least one.")
-    output: OutputConfig = OutputConfig()
+    output: OutputConfig = Field(OutputConfig(), description="What is written and the ground-truth rules.")
 
     @model_validator(mode="after")
     def _cameras_unique(self) -> SceneConfig:
@@ -268,7 +303,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``'traffic.spawn_rate_hz=0.1'`` -> (['traffic', 'spawn_rate_hz'], 0.1); the value is read as YAML."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {text!r} must look like dotted.key=value, e.g. traffic.spawn_rate_hz=0.1")
+        raise ConfigError(
+            f"override {text!r} must look like dotted.key=value, e.g. traffic.spawn_rate_hz=0.1"
+        )
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

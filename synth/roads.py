@@ -133,7 +133,9 @@ class RoadNetwork:
         for k in range(1, self.cfg.lanes_per_direction):
             dashed |= np.abs(a - k * lw) < LINE_HALF_WIDTH
         dashed &= on_road & (np.mod(along, DASH_PERIOD) < DASH_ON)
-        inbound = (np.sign(across) * np.sign(to_cross) == inbound_sign) & (a > CENTRE_LINE_GAP + LINE_HALF_WIDTH)
+        inbound = (np.sign(across) * np.sign(to_cross) == inbound_sign) & (
+            a > CENTRE_LINE_GAP + LINE_HALF_WIDTH
+        )
         stop = on_road & inbound & (np.abs(beyond - STOP_LINE_SETBACK) < STOP_LINE_HALF_WIDTH)
         zebra = (
             on_road
@@ -148,7 +150,9 @@ class RoadNetwork:
         out[edge | (dashed & clear_of_crosswalk) | stop | zebra] = Ground.MARKING_WHITE
 
     # ------------------------------------------------------------------ roadside
-    def verge_points(self, rng: np.random.Generator, per_100m: float, setback: tuple[float, float]) -> np.ndarray:
+    def verge_points(
+        self, rng: np.random.Generator, per_100m: float, setback: tuple[float, float]
+    ) -> np.ndarray:
         """Random points on the verges beside every road, ``setback`` metres beyond the sidewalk's outer edge.
 
         Returns (N, 2) world metres, none on asphalt or sidewalk (so nothing stands in a lane).
@@ -172,6 +176,9 @@ class RoadNetwork:
         # The sampled setback holds for the point's own road, not for a crossing one: check that too.
         margin = 0.9 * setback[0]
         grown = np.stack(
-            [self.ground_material(pts + np.array(d) * margin) == Ground.GRASS for d in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+            [
+                self.ground_material(pts + np.array(d) * margin) == Ground.GRASS
+                for d in ((1, 0), (-1, 0), (0, 1), (0, -1))
+            ]
         ).all(axis=0)
         return pts[clear & grown]

@@ -6,6 +6,7 @@ another portal. Arc length ``s`` (m) runs from the entry portal along the lane c
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -119,7 +120,7 @@ def build_route(network: RoadNetwork, entry: Portal, exit_: Portal, lane: int, x
     headings = [entry.inbound_heading]
     headings += [_heading_between(centres[k], centres[k + 1]) for k in range(1, len(centres) - 2)]
     headings.append(_wrap(exit_.inbound_heading + math.pi))
-    if any(abs(abs(_wrap(h1 - h0)) - math.pi) < 1e-6 for h0, h1 in zip(headings, headings[1:], strict=False)):
+    if any(abs(abs(_wrap(h1 - h0)) - math.pi) < 1e-6 for h0, h1 in itertools.pairwise(headings)):
         return None
     offset = network.lane_offset(lane)
     trim = network.half_width  # lanes end where the crossing box begins
@@ -173,7 +174,9 @@ def build_route(network: RoadNetwork, entry: Portal, exit_: Portal, lane: int, x
     heading_arr = np.arctan2(d[:, 1], d[:, 0])
     grid_s = np.arange(0.0, s[-1] + GRID_STEP_M, GRID_STEP_M)
     grid_xy = np.column_stack([np.interp(grid_s, s, points[:, 0]), np.interp(grid_s, s, points[:, 1])])
-    grid_heading = np.arctan2(np.interp(grid_s, s, np.sin(heading_arr)), np.interp(grid_s, s, np.cos(heading_arr)))
+    grid_heading = np.arctan2(
+        np.interp(grid_s, s, np.sin(heading_arr)), np.interp(grid_s, s, np.cos(heading_arr))
+    )
     return Route(
         entry=entry.index,
         exit=exit_.index,

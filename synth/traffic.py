@@ -113,7 +113,10 @@ class TrafficSimulator:
                 continue
             if positions is None:
                 positions = self._poses()[0]
-            if len(positions) and np.min(np.linalg.norm(positions - np.asarray(portal.xy), axis=1)) < SPAWN_CLEARANCE_M:
+            if (
+                len(positions)
+                and np.min(np.linalg.norm(positions - np.asarray(portal.xy), axis=1)) < SPAWN_CLEARANCE_M
+            ):
                 continue  # the entry is blocked; the arrival waits in the pending queue
             route = None
             while route is None:
@@ -164,7 +167,10 @@ class TrafficSimulator:
         """
         n_look = int(LOOKAHEAD_M / LOOKAHEAD_STEP_M)
         fronts = [v.s + v.identity.length_m / 2 for v in self.vehicles]
-        windows = [v.route.grid_window(f, n_look, LOOKAHEAD_STEP_M) for v, f in zip(self.vehicles, fronts, strict=True)]
+        windows = [
+            v.route.grid_window(f, n_look, LOOKAHEAD_STEP_M)
+            for v, f in zip(self.vehicles, fronts, strict=True)
+        ]
         look_xy = np.stack([w[0] for w in windows])  # (V, M, 2)
         look_h = np.stack([w[1] for w in windows])  # (V, M)
         # Squared distances and dot products of unit vectors: the same test as |d| < r and cos(dh) > c, cheaper.
@@ -227,7 +233,8 @@ class TrafficSimulator:
             heading=heading,
             speed=np.array([v.v for v in self.vehicles], dtype=np.float64),
             braking=np.array(
-                [v.acc < -BRAKE_LIGHT_DECEL_MPS2 or v.v < STOPPED_SPEED_MPS for v in self.vehicles], dtype=bool
+                [v.acc < -BRAKE_LIGHT_DECEL_MPS2 or v.v < STOPPED_SPEED_MPS for v in self.vehicles],
+                dtype=bool,
             ),
         )
 

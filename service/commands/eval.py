@@ -18,13 +18,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
+from service.commands.errors import user_errors
 from trackers.metrics.formats import FormatError, MOTBoxes, read_mot, read_mtmc
 from trackers.metrics.mot import COMBINED, MOTScore, score_mot_many
 from trackers.metrics.mtmc import score_mtmc
 
-USAGE_ERROR = 2
 MOT_GT_FILE = Path("gt") / "gt.txt"  # MOTChallenge layout: <gt_dir>/<sequence>/gt/gt.txt
 MOT_PRED_SUFFIX = ".txt"  # prediction folder layout: <pred_dir>/<sequence>.txt
 
@@ -33,11 +32,6 @@ app = typer.Typer(help="Score tracking results against ground truth.", no_args_i
 GtOption = Annotated[Path, typer.Option("--gt", help="Ground-truth file (or folder for `mot`).")]
 PredOption = Annotated[Path, typer.Option("--pred", help="Prediction file (or folder for `mot`).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(f"error: {message}", style="red"))
-    return typer.Exit(code=USAGE_ERROR)
 
 
 def _json_ready(values: dict[str, float | int]) -> dict[str, float | int | None]:
@@ -54,10 +48,8 @@ def _ratio(value: float, decimals: int = 2) -> str:
 @app.command()
 def mtmc(gt: GtOption, pred: PredOption, as_json: JsonOption = False) -> None:
     """Joint multi-camera score (AI City track 3): IDF1/IDP/IDR over all cameras, MOTA, MOTP (mean IoU)."""
-    try:
+    with user_errors(FormatError):
         score = score_mtmc(read_mtmc(gt, ground_truth=True), read_mtmc(pred, ground_truth=False))
-    except FormatError as error:
-        raise _fail(str(error)) from None
     values = score.as_dict()
     if as_json:
         typer.echo(json.dumps(_json_ready(values)))
@@ -133,10 +125,8 @@ def mot(gt: GtOption, pred: PredOption, as_json: JsonOption = False) -> None:
 
     --gt/--pred: a file pair, or a MOTChallenge gt folder (<gt>/<cam>/gt/gt.txt) and a folder of <cam>.txt.
     """
-    try:
+    with user_errors(FormatError):
         report = score_mot_many(_mot_pairs(gt, pred))
-    except FormatError as error:
-        raise _fail(str(error)) from None
     if as_json:
         sequences = {name: _json_ready(s.as_dict()) for name, s in report.per_sequence.items()}
         typer.echo(json.dumps({"sequences": sequences, "combined": _json_ready(report.combined.as_dict())}))

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.commands.eval import USAGE_ERROR, app
+from service.commands.errors import USER_ERROR_EXIT as USAGE_ERROR
+from service.commands.eval import app
 
 # Vehicle 1 in camera 1 (frames 1-4) and camera 2 (frames 1-4).
 GT_MTMC = "".join(f"{c} 1 {f} {100 + 2 * f} 50 40 30 -1 -1\n" for c in (1, 2) for f in range(1, 5))
