@@ -94,14 +94,20 @@ class _Writers:
         out, cam_id = self.job.cfg.output, self.job.cam.camera_id
         h_img, w_img = r.image.shape[:2]
         good = (boxes.visibility >= out.reid_min_visibility) & (boxes.xywh[:, 3] >= out.reid_min_height_px)
-        for vid, (x, y, w, h), vis in zip(boxes.vehicle_id[good], boxes.xywh[good], boxes.visibility[good], strict=True):
+        for vid, (x, y, w, h), vis in zip(
+            boxes.vehicle_id[good], boxes.xywh[good], boxes.visibility[good], strict=True
+        ):
             px, py = CROP_PADDING * w, CROP_PADDING * h
             x0, y0 = max(0, int(x - px)), max(0, int(y - py))
             x1, y1 = min(w_img, int(np.ceil(x + w + px))), min(h_img, int(np.ceil(y + h + py)))
             split = "train" if int(vid) in self.job.train_ids else "test"
             name = f"{int(vid):04d}_c{cam_id:03d}_{state.frame_index:06d}.jpg"
             crop_dir = self.job.out_dir / "reid"
-            cv2.imwrite(str(crop_dir / f"image_{split}" / name), r.image[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            cv2.imwrite(
+                str(crop_dir / f"image_{split}" / name),
+                r.image[y0:y1, x0:x1],
+                [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+            )
             mask = np.where(r.instance[y0:y1, x0:x1] == vid, 255, 0).astype(np.uint8)
             cv2.imwrite(str(crop_dir / f"mask_{split}" / name.replace(".jpg", ".png")), mask)
             self.reid_records.append(
@@ -126,7 +132,9 @@ class _Writers:
         split = "val" if state.frame_index - 1 >= self.val_start else "train"
         stem = f"{self.name}_{state.frame_index:06d}"
         root = self.job.out_dir / "yolo"
-        cv2.imwrite(str(root / "images" / split / f"{stem}.jpg"), r.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        cv2.imwrite(
+            str(root / "images" / split / f"{stem}.jpg"), r.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
         h_img, w_img = r.image.shape[:2]
         cls = boxes.type_index if out.yolo_classes == "type" else np.zeros(len(boxes), dtype=np.int64)
         x, y, w, h = boxes.xywh.T
@@ -167,7 +175,15 @@ def render_camera(job: CameraJob, progress_queue: Any = None) -> CameraOutput:
             r = renderer.render(state, job.identities)
             world = {int(v): xy for v, xy in zip(state.vehicle_id, state.xy, strict=True)}
             boxes = select_boxes(
-                cam.camera_id, state.frame_index, r.vehicle_id, r.box_xyxy, r.visible_px, r.full_px, world, vtype, cfg.output
+                cam.camera_id,
+                state.frame_index,
+                r.vehicle_id,
+                r.box_xyxy,
+                r.visible_px,
+                r.full_px,
+                world,
+                vtype,
+                cfg.output,
             )
             parts.append(boxes)
             writers.frame(state, r, boxes)
@@ -184,7 +200,12 @@ def render_camera(job: CameraJob, progress_queue: Any = None) -> CameraOutput:
     cv2.imwrite(str(job.out_dir / "roi" / f"{cam.name}.jpg"), renderer.roi)
     camera.save_json(
         job.out_dir / "calibration" / f"{cam.name}.json",
-        {"camera_id": cam.camera_id, "fps": cfg.fps, "hfov_deg": cam.hfov_deg, "look_at_m": list(cam.look_at_m)},
+        {
+            "camera_id": cam.camera_id,
+            "fps": cfg.fps,
+            "hfov_deg": cam.hfov_deg,
+            "look_at_m": list(cam.look_at_m),
+        },
     )
     assert best is not None, "a scene has at least one frame"
     return CameraOutput(
@@ -195,4 +216,3 @@ def render_camera(job: CameraJob, progress_queue: Any = None) -> CameraOutput:
         contact_frame=best[1],
         contact_boxes=best[2],
     )
-

@@ -114,7 +114,9 @@ def write_aicity(path: Path, boxes: GroundTruthBoxes) -> None:
     path.write_text("\n".join(lines) + ("\n" if lines else ""))
 
 
-def write_mot(seq_dir: Path, boxes: GroundTruthBoxes, name: str, fps: float, size: tuple[int, int], n_frames: int) -> None:
+def write_mot(
+    seq_dir: Path, boxes: GroundTruthBoxes, name: str, fps: float, size: tuple[int, int], n_frames: int
+) -> None:
     """MOTChallenge layout for one camera: ``seqinfo.ini`` and ``gt/gt.txt``.
 
     gt.txt rows: ``frame,id,x,y,w,h,1,type,visibility`` (type: 1-based index into VEHICLE_TYPES).
@@ -123,7 +125,9 @@ def write_mot(seq_dir: Path, boxes: GroundTruthBoxes, name: str, fps: float, siz
     xywh = np.rint(b.xywh).astype(np.int64)
     lines = [
         f"{f},{v},{x},{y},{w},{h},1,{t + 1},{vis:.3f}"
-        for f, v, (x, y, w, h), t, vis in zip(b.frame, b.vehicle_id, xywh, b.type_index, b.visibility, strict=True)
+        for f, v, (x, y, w, h), t, vis in zip(
+            b.frame, b.vehicle_id, xywh, b.type_index, b.visibility, strict=True
+        )
     ]
     (seq_dir / "gt").mkdir(parents=True, exist_ok=True)
     (seq_dir / "gt" / "gt.txt").write_text("\n".join(lines) + ("\n" if lines else ""))

@@ -56,7 +56,20 @@ def finish_reid_set(reid_dir: Path, records: list[dict[str, Any]]) -> dict[str, 
         shutil.copyfile(reid_dir / "mask_test" / mask, reid_dir / "mask_query" / mask)
     rows = [dict(r) for r in records] + [dict(q, split="query") for q in queries]
     rows.sort(key=lambda r: (r["split"], r["name"]))
-    fields = ["name", "split", "vehicle_id", "camera_id", "frame", "x", "y", "w", "h", "visibility", "type", "colour"]
+    fields = [
+        "name",
+        "split",
+        "vehicle_id",
+        "camera_id",
+        "frame",
+        "x",
+        "y",
+        "w",
+        "h",
+        "visibility",
+        "type",
+        "colour",
+    ]
     with (reid_dir / "index.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

@@ -51,7 +51,9 @@ class SceneExistsError(ValueError):
 def _prepare(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and any(out_dir.iterdir()):
         if not force:
-            raise SceneExistsError(f"{out_dir} is not empty; choose another --out or pass --force to replace it")
+            raise SceneExistsError(
+                f"{out_dir} is not empty; choose another --out or pass --force to replace it"
+            )
         shutil.rmtree(out_dir)
     for sub in ("calibration", "roi", "gt", "mot"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,9 @@ def _run_cameras(jobs: list[CameraJob], workers: int, progress: bool, total: int
         ctx = mp.get_context("fork")
         manager_queue = ctx.Manager().Queue()
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures: list[Future[CameraOutput]] = [pool.submit(render_camera, job, manager_queue) for job in jobs]
+            futures: list[Future[CameraOutput]] = [
+                pool.submit(render_camera, job, manager_queue) for job in jobs
+            ]
             while not all(f.done() for f in futures):
                 _drain(manager_queue, bar, timeout=0.2)
             _drain(manager_queue, bar, timeout=0.0)
@@ -124,14 +128,22 @@ def generate_scene(
     names = list(VEHICLE_TYPES) if cfg.output.yolo_classes == "type" else ["vehicle"]
     (out_dir / "yolo" / "data.yaml").write_text(
         yaml.safe_dump(
-            {"path": str((out_dir / "yolo").resolve()), "train": "images/train", "val": "images/val", "names": dict(enumerate(names))},
+            {
+                "path": str((out_dir / "yolo").resolve()),
+                "train": "images/train",
+                "val": "images/val",
+                "names": dict(enumerate(names)),
+            },
             sort_keys=False,
         )
     )
-    tiles = [annotate(o.contact_frame, o.contact_boxes, f"{o.name}  ({len(o.contact_boxes)} vehicles)") for o in outputs]
+    tiles = [
+        annotate(o.contact_frame, o.contact_boxes, f"{o.name}  ({len(o.contact_boxes)} vehicles)")
+        for o in outputs
+    ]
     write_contact_sheet(out_dir / "contact_sheet.png", tiles)
 
-    per_camera = {o.name: int(len(np.unique(o.boxes.vehicle_id))) for o in outputs}
+    per_camera = {o.name: len(np.unique(o.boxes.vehicle_id)) for o in outputs}
     record = {
         "format": SCENE_FORMAT,
         "preset": cfg.preset,
@@ -152,16 +164,17 @@ def generate_scene(
         "counts": {
             "frames_per_camera": cfg.n_frames,
             "vehicles_simulated": len(traffic.identities),
-            "identities_visible": int(len(np.unique(boxes.vehicle_id))),
-            "identities_multi_camera": int(len(multi)),
+            "identities_visible": len(np.unique(boxes.vehicle_id)),
+            "identities_multi_camera": len(multi),
             "identities_per_camera": per_camera,
             "gt_boxes_all": len(boxes),
             "gt_boxes_multi_camera": int(np.isin(boxes.vehicle_id, multi).sum()),
             "reid": reid_counts,
-            "yolo_images": {
-                split: sum(o.yolo_images[split] for o in outputs) for split in ("train", "val")
+            "yolo_images": {split: sum(o.yolo_images[split] for o in outputs) for split in ("train", "val")},
+            "occluders": {
+                "trees": sum(o.kind == "tree" for o in occluders),
+                "shrubs": sum(o.kind == "shrub" for o in occluders),
             },
-            "occluders": {"trees": sum(o.kind == "tree" for o in occluders), "shrubs": sum(o.kind == "shrub" for o in occluders)},
         },
         "files": {
             "gt": "gt/gt.txt",

@@ -16,12 +16,24 @@ DIMENSIONS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[floa
     "bus": ((10.5, 12.0), (2.50, 2.55), (3.00, 3.30)),
 }
 HEAVY_TYPES = ("truck", "bus")
-STRIPE_COLOURS: tuple[BGR, ...] = ((245, 245, 245), (25, 25, 25), (30, 30, 190), (190, 190, 190), (30, 160, 230))
+STRIPE_COLOURS: tuple[BGR, ...] = (
+    (245, 245, 245),
+    (25, 25, 25),
+    (30, 30, 190),
+    (190, 190, 190),
+    (30, 160, 230),
+)
 SILVER_RIM: BGR = (190, 190, 192)
 COLOURED_RIMS: tuple[BGR, ...] = ((30, 30, 30), (50, 170, 210), (70, 70, 75), (235, 235, 235))
 WHITE_PLATE: BGR = (235, 238, 240)
 YELLOW_PLATE: BGR = (40, 200, 245)
-CARGO_COLOURS: tuple[BGR, ...] = ((235, 235, 235), (185, 185, 185), (150, 80, 30), (40, 40, 170), (60, 110, 50))
+CARGO_COLOURS: tuple[BGR, ...] = (
+    (235, 235, 235),
+    (185, 185, 185),
+    (150, 80, 30),
+    (40, 40, 170),
+    (60, 110, 50),
+)
 LIGHT_TINT, DARK_TINT = (0.25, 0.5), (0.75, 0.95)
 
 
