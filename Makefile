@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/synth_presets.py
+	$(BIN)/python bench/synth_presets.py --presets default hard night
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache
