@@ -43,11 +43,19 @@ class RoadConfig(_Strict):
 
 
 class SignalConfig(_Strict):
-    straight_green_s: float = Field(
-        14.0, gt=0, description="Green time for straight and right-turn movements (s)."
+    min_green_s: float = Field(5.0, gt=0, description="Shortest green of any phase (s).")
+    straight_max_green_s: float = Field(
+        20.0,
+        gt=0,
+        description="Longest green for straight-on and right-turn movements while others wait (s).",
     )
-    left_green_s: float = Field(5.0, gt=0, description="Protected left-turn green time (s).")
+    left_max_green_s: float = Field(
+        8.0, gt=0, description="Longest protected left-turn green while others wait (s)."
+    )
     all_red_s: float = Field(2.0, ge=0, description="All-red clearance between phases (s).")
+    detector_range_m: float = Field(
+        40.0, gt=0, description="A vehicle this close to its stop line calls for (or holds) its green (m)."
+    )
 
 
 class PaintColour(_Strict):
@@ -86,7 +94,7 @@ class DetailConfig(_Strict):
 
 class TrafficConfig(_Strict):
     spawn_rate_hz: float = Field(
-        0.06, gt=0, description="Mean vehicle arrivals per second at each entry road."
+        0.08, gt=0, description="Mean vehicle arrivals per second at each entry road."
     )
     desired_speed_mps: tuple[float, float] = Field(
         (9.0, 16.0), description="Range of free-flow desired speeds (m/s); heavy vehicles drive at 85 %."

@@ -2,8 +2,7 @@
 
 The Intelligent Driver Model (Treiber et al., 2000) gives each vehicle an acceleration from its own speed,
 its desired speed, and the gap and closing speed to whatever is ahead on its own path: another vehicle,
-or a red stop line. Signals run four protected phases (east-west through, east-west left, north-south
-through, north-south left) with all-red clearance, so crossing flows never meet.
+or a red stop line. Signals (``synth/signals.py``) serve protected phases on demand.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from tqdm import tqdm
 from synth.config import SceneConfig
 from synth.roads import RoadNetwork
 from synth.routes import Route, build_route
+from synth.signals import Signals
 from synth.types import FrameState, VehicleIdentity
 from synth.vehicles import HEAVY_TYPES, IdentitySampler
 
@@ -31,31 +31,9 @@ SPAWN_CLEARANCE_M = 14.0
 BRAKE_LIGHT_DECEL_MPS2 = 0.6
 STOPPED_SPEED_MPS = 0.3
 SAME_PATH_COS = 0.3  # a vehicle blocks my path when it is on it and not crossing it at right angles
-PHASES = (("ew", "through"), ("ew", "left"), ("ns", "through"), ("ns", "left"))
 
 # Independent random streams, so that e.g. changing the fleet mix does not change the arrival times.
 STREAM_ARRIVALS, STREAM_ROUTES, STREAM_IDENTITIES, STREAM_SIGNALS = 1, 2, 3, 4
-
-
-class Signals:
-    """Fixed-time four-phase signals, each crossing with its own random offset."""
-
-    def __init__(self, cfg: SceneConfig, crossings: list[tuple[int, int]], rng: np.random.Generator) -> None:
-        s = cfg.signals
-        self.durations = [s.straight_green_s, s.left_green_s, s.straight_green_s, s.left_green_s]
-        self.all_red = s.all_red_s
-        self.cycle = sum(self.durations) + 4 * self.all_red
-        self.offsets = {c: float(rng.uniform(0, self.cycle)) for c in crossings}
-
-    def is_green(self, crossing: tuple[int, int], axis: str, group: str, t: float) -> bool:
-        phase_t = (t + self.offsets[crossing]) % self.cycle
-        for (p_axis, p_group), green in zip(PHASES, self.durations, strict=True):
-            if phase_t < green:
-                return p_axis == axis and p_group == group
-            phase_t -= green + self.all_red
-            if phase_t < 0:
-                return False  # all-red
-        return False
 
 
 @dataclass
@@ -84,7 +62,7 @@ class TrafficSimulator:
         self.rng_arrivals = np.random.default_rng([seed, STREAM_ARRIVALS])
         self.rng_routes = np.random.default_rng([seed, STREAM_ROUTES])
         self.sampler = IdentitySampler(self.tc, np.random.default_rng([seed, STREAM_IDENTITIES]))
-        self.signals = Signals(cfg, network.crossings, np.random.default_rng([seed, STREAM_SIGNALS]))
+        self.signals = Signals(cfg.signals, network.crossings, np.random.default_rng([seed, STREAM_SIGNALS]))
         self.vehicles: list[Vehicle] = []
         self._routes: dict[tuple[int, int, int, bool], Route | None] = {}
         portals = network.portals
@@ -145,7 +123,34 @@ class TrafficSimulator:
                 limit = min(limit, math.sqrt(turn_v**2 + 2 * self.tc.comfort_decel_mps2 * dist))
         return max(limit, 0.1)
 
-    def _stop_line_gap(self, veh: Vehicle, t: float) -> float:
+    def _demand(self, lead: np.ndarray, gap: np.ndarray) -> dict[tuple[int, int], set[tuple[str, str]]]:
+        """Per crossing, the movements that a vehicle near its stop line could use right now: the detectors.
+
+        lead, gap: (V,) each vehicle's leader on its path and the gap to it (m), from ``_vehicles_ahead``.
+        A vehicle queued behind one that waits for another movement (a left-turner blocking a through lane)
+        does not call: holding a green that nobody can drive into would only starve the other phases.
+        """
+        reach = self.cfg.signals.detector_range_m
+        waiting: dict[int, tuple[tuple[int, int], tuple[str, str], float]] = {}
+        for i, veh in enumerate(self.vehicles):
+            if veh.next_stop < len(veh.route.stops):
+                stop = veh.route.stops[veh.next_stop]
+                to_line = stop.s - (veh.s + veh.identity.length_m / 2)
+                if to_line < reach:
+                    waiting[i] = (stop.crossing, (stop.axis, stop.group), to_line)
+        demand: dict[tuple[int, int], set[tuple[str, str]]] = {}
+        blocked: set[int] = set()
+        for i in sorted(waiting, key=lambda k: waiting[k][2]):  # queue heads first
+            crossing, movement, _ = waiting[i]
+            j = int(lead[i])
+            if np.isfinite(gap[i]) and j in waiting and waiting[j][0] == crossing:
+                if j in blocked or waiting[j][1] != movement:
+                    blocked.add(i)
+                    continue
+            demand.setdefault(crossing, set()).add(movement)
+        return demand
+
+    def _stop_line_gap(self, veh: Vehicle) -> float:
         """Gap (m) to a red stop line the vehicle must stop at, or inf (green, none near, or too late to stop)."""
         route, front = veh.route, veh.s + veh.identity.length_m / 2
         while veh.next_stop < len(route.stops) and route.stops[veh.next_stop].s < front - 0.5:
@@ -154,7 +159,7 @@ class TrafficSimulator:
             return math.inf
         stop = route.stops[veh.next_stop]
         dist = stop.s - front
-        if dist > LOOKAHEAD_M or self.signals.is_green(stop.crossing, stop.axis, stop.group, t):
+        if dist > LOOKAHEAD_M or self.signals.is_green(stop.crossing, (stop.axis, stop.group)):
             return math.inf
         if dist > veh.v**2 / (2 * MAX_BRAKE_MPS2) or veh.v < STOPPED_SPEED_MPS:
             return max(dist, 0.01)
@@ -198,17 +203,19 @@ class TrafficSimulator:
         poses = np.array([v.route.pose_at(v.s) for v in self.vehicles]).reshape(-1, 3)
         return poses[:, :2], poses[:, 2]
 
-    def _step(self, t: float, dt: float) -> None:
+    def _step(self, dt: float) -> None:
         if not self.vehicles:
+            self.signals.step(dt, {})
             return
         pos, heading = self._poses()
         veh_gap, lead = self._vehicles_ahead(pos, heading)
+        self.signals.step(dt, self._demand(lead, veh_gap))
         tc = self.tc
         root_ab = 2 * math.sqrt(tc.max_accel_mps2 * tc.comfort_decel_mps2)
         for i, veh in enumerate(self.vehicles):
             free = 1.0 - (veh.v / self._speed_limit(veh)) ** 4
             gap, lead_v = veh_gap[i], self.vehicles[lead[i]].v
-            stop_gap = self._stop_line_gap(veh, t)
+            stop_gap = self._stop_line_gap(veh)
             if stop_gap < gap:
                 gap, lead_v = stop_gap, 0.0
             interaction = 0.0
@@ -247,13 +254,13 @@ class TrafficSimulator:
         for k in range(warm_steps):
             t = t0 + k * dt
             self._spawn(t - t0)
-            self._step(t, dt)
+            self._step(dt)
         for f in tqdm(range(cfg.n_frames), desc="traffic", unit="frame", disable=not progress, leave=False):
             yield self._snapshot(f + 1, f / cfg.fps)
             for sub in range(SUBSTEPS):
                 t = f / cfg.fps + sub * dt
                 self._spawn(t - t0)
-                self._step(t, dt)
+                self._step(dt)
 
 
 def simulate(cfg: SceneConfig, network: RoadNetwork, progress: bool = False) -> TrafficResult:

@@ -5,7 +5,7 @@ import pytest
 
 from synth.config import load_scene_config
 from synth.roads import RoadNetwork
-from synth.traffic import Signals, simulate
+from synth.traffic import simulate
 from synth.vehicles import DIMENSIONS
 
 
@@ -72,19 +72,3 @@ def test_identities_follow_the_fleet_rules(traffic) -> None:
             and h_lo <= ident.height_m <= h_hi
         )
         assert not (ident.roof_rack and ident.vtype in ("truck", "bus"))
-
-
-def test_signals_give_each_movement_its_own_green() -> None:
-    cfg = load_scene_config("default")
-    sig = Signals(cfg, [(0, 0)], np.random.default_rng(0))
-    ts = np.arange(0.0, sig.cycle, 0.1)
-    greens = {
-        (a, g): np.array([sig.is_green((0, 0), a, g, t) for t in ts])
-        for a in ("ew", "ns")
-        for g in ("through", "left")
-    }
-    stacked = np.stack(list(greens.values()))
-    assert stacked.sum(axis=0).max() == 1  # never two movements at once
-    assert greens[("ew", "through")].mean() == pytest.approx(
-        cfg.signals.straight_green_s / sig.cycle, abs=0.01
-    )
