@@ -17,13 +17,14 @@ import numpy as np
 
 from synth.camera import PinholeCamera, clip_near
 from synth.lamps import lamp_heads, lamp_illuminance
+from synth.raster import SHIFT, to_fixed
 from synth.roads import RoadNetwork
 from synth.shading import STREET_LAMP_BGR, SceneLight, to_uint8
 from synth.texture import fbm, value_noise
 from synth.types import Ground, Occluder, StreetLight
 
 SUPERSAMPLE = 2
-TEXTURE_SEED = 7331  # world texture: fixed, so a patch of road looks alike in every camera
+WORLD_SEED = 7331  # textures and skyline depend on the world only, so every camera sees the same ones
 HAZE_M = 420.0  # distance at which haze covers 63 % of the ground's own colour
 SKY_TOP_BGR = np.array([214.0, 172.0, 128.0])
 SKY_HORIZON_BGR = np.array([226.0, 216.0, 204.0])
@@ -49,6 +50,7 @@ SKYLINE_BIN_DEG = 1.6  # typical building width seen from afar
 BUILDING_BGR = np.array([150.0, 150.0, 156.0])
 TREELINE_BGR = np.array([60.0, 88.0, 66.0])
 LIT_WINDOW_BGR = np.array([90.0, 175.0, 235.0])
+WINDOW_DEG = 0.12  # width of a distant lit window
 ROI_DILATE_PX = 3
 
 
@@ -75,9 +77,9 @@ def render_background(
     occluders: Sequence[Occluder],
     streetlights: Sequence[StreetLight],
     light: SceneLight,
-    seed: int,
+    world_seed: int = WORLD_SEED,
 ) -> Background:
-    """The camera's static background and region of interest."""
+    """The camera's static background and region of interest; ``world_seed`` varies textures and skyline."""
     s = SUPERSAMPLE
     rays = _rays(camera, s)
     centre = camera.centre
@@ -93,7 +95,7 @@ def render_background(
     img = np.zeros((*ground.shape, 3), dtype=np.float32)
     xy = np.column_stack([gx[ground], gy[ground]])
     mat = network.ground_material(xy)
-    albedo = _albedo(mat, xy, footprint[ground])
+    albedo = _albedo(mat, xy, footprint[ground], world_seed)
     level = np.full(len(xy), light.ground_level, dtype=np.float32)
     level -= _tree_shade(camera, occluders, light, s)[ground]
     colour = albedo * level[:, None]
@@ -107,7 +109,7 @@ def render_background(
     horizon_sky = sky[ground]
     img[ground] = colour * (1.0 - haze[:, None]) + horizon_sky * haze[:, None]
     img[~ground] = sky[~ground]
-    _skyline(img, rays, camera, light, seed)
+    _skyline(img, rays, camera, light, world_seed)
 
     out = cv2.resize(to_uint8(img, light), (camera.width, camera.height), interpolation=cv2.INTER_AREA)
     road = np.zeros(ground.shape, dtype=np.float32)
@@ -118,12 +120,12 @@ def render_background(
     return Background(image=out, roi=roi)
 
 
-def _albedo(mat: np.ndarray, xy: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+def _albedo(mat: np.ndarray, xy: np.ndarray, footprint: np.ndarray, seed: int) -> np.ndarray:
     """Textured base colour (N, 3) float32 of ground points xy (N, 2) m of materials mat (N,)."""
     x, y = xy[:, 0], xy[:, 1]
     out = np.array([ALBEDO[Ground(m)] for m in range(len(ALBEDO))], dtype=np.float32)[mat]
-    grain = fbm(x, y, 0.25, 3, TEXTURE_SEED, footprint)
-    patches = fbm(x, y, 7.0, 3, TEXTURE_SEED + 1, footprint)
+    grain = fbm(x, y, 0.25, 3, seed, footprint)
+    patches = fbm(x, y, 7.0, 3, seed + 1, footprint)
     asphalt = mat == Ground.ASPHALT
     out[asphalt] *= (1.0 + 0.07 * patches[asphalt] + 0.09 * grain[asphalt])[:, None]
     grass = mat == Ground.GRASS
@@ -136,9 +138,7 @@ def _albedo(mat: np.ndarray, xy: np.ndarray, footprint: np.ndarray) -> np.ndarra
     joints = np.where((jx | jy) & joint_visible, 0.78, 1.0)
     out[walk] *= (joints * (1.0 + 0.05 * patches[walk] + 0.05 * grain[walk]))[:, None]
     paint = mat >= Ground.MARKING_WHITE
-    wear = np.clip(
-        PAINT_WEAR * (1.0 + 2.0 * value_noise(x[paint], y[paint], 0.4, TEXTURE_SEED + 2) - 1.0), 0, 1
-    )
+    wear = np.clip(2.0 * PAINT_WEAR * value_noise(x[paint], y[paint], 0.4, seed + 2), 0, 1)
     out[paint] = out[paint] * (1 - wear[:, None]) + np.float32(ALBEDO[Ground.ASPHALT]) * wear[:, None]
     return out
 
@@ -168,8 +168,7 @@ def _tree_shade(
         uv = (camera.project_camera(pts) + 0.5) * s - 0.5
         if uv[:, 0].max() < 0 or uv[:, 1].max() < 0 or uv[:, 0].min() > shape[1] or uv[:, 1].min() > shape[0]:
             continue
-        fixed = np.round(np.clip(uv, -1e6, 1e6) * 16).astype(np.int32)
-        cv2.fillConvexPoly(mask, fixed, 255, cv2.LINE_AA, 4)
+        cv2.fillConvexPoly(mask, to_fixed(uv), 255, cv2.LINE_AA, SHIFT)
     soft = cv2.GaussianBlur(mask, (0, 0), SHADE_SOFT_PX * s).astype(np.float32)
     return (TREE_SHADE * direct / 255.0) * soft
 
@@ -221,7 +220,10 @@ def _skyline(img: np.ndarray, rays: np.ndarray, camera: PinholeCamera, light: Sc
             storeys = (np.arange(r0, r1) - top[j]) % 4.0 < 1.5
             if light.night:
                 lit = (
-                    value_noise(np.full(r1 - r0, float(j // 3)), np.arange(r0, r1) / 2.0, 1.0, seed + 4) > 0.8
+                    value_noise(
+                        np.full(r1 - r0, float(az[j] / WINDOW_DEG)), np.arange(r0, r1) / 2.0, 1.0, seed + 4
+                    )
+                    > 0.8
                 )
                 col[storeys & lit] = LIT_WINDOW_BGR
             else:

@@ -9,40 +9,34 @@ plate colour and glyphs, rim colour, cargo colour) are decals or thin parts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from synth.mesh_builder import Material, MeshBuilder, OrderNode, VehicleMesh, octagon, rect
+from synth.mesh_builder import Material, MeshBuilder, OrderNode, VehicleMesh, rect
 from synth.types import VehicleIdentity
+from synth.vehicle_parts import (
+    CHASSIS,
+    HEADLAMP,
+    RACK_H,
+    ROOF_UNIT,
+    SIGN_BOARD,
+    SIGN_TEXT,
+    TAIL_RED,
+    TRIM,
+    band,
+    glass_colour,
+    plate,
+    rack,
+    side,
+    split_z,
+    sym,
+    underbody,
+    wheels,
+)
 
 __all__ = ["VehicleMesh", "vehicle_mesh"]
-
-TYRE = (34, 34, 36)
-ARCH = (18, 18, 20)
-UNDERBODY = (26, 26, 28)
-TRIM = (44, 44, 47)
-RACK = (30, 30, 33)
-HEADLAMP = (228, 236, 242)
-TAIL_RED = (36, 36, 196)
-GLYPH = (28, 28, 30)
-CHASSIS = (40, 40, 43)
-ROOF_UNIT = (196, 198, 200)
-SIGN_BOARD = (24, 24, 24)
-SIGN_TEXT = (40, 170, 255)
-LIGHT_GLASS = np.array([112.0, 102.0, 90.0])  # clear glass over a dark interior
-DARK_GLASS = np.array([20.0, 20.0, 23.0])
-
-PLATE_W, PLATE_H = 0.52, 0.12
-PLATE_CHARS = 7
-GLYPH_MIN_PX = 2.5  # glyphs are drawn only where one spans this many pixels (the plate ~ 18 px wide)
-RACK_H = 0.08  # roof-rack bar height (m); the roof is lowered by it so the vehicle keeps its height
-RACK_BAR_M = 0.09  # bar thickness along the vehicle (m)
-RACK_BARS = 3
-ARCH_MARGIN = 0.06  # wheel arch radius beyond the tyre (m)
-RIM_FRACTION = 0.62
 
 
 @dataclass(frozen=True)
@@ -67,107 +61,13 @@ SEDAN = _CarShape(0.2, 0.6, 0.1, 0.2, 0.3, 0.9, 1.05, 0.11, 0.32, 0.19, 0.22, (0
 SUV = _CarShape(0.26, 0.57, 0.06, 0.05, 0.26, 0.2, 0.75, 0.07, 0.37, 0.18, 0.2, (0.3, 0.62))
 
 
-def glass_colour(tint: float) -> tuple[float, float, float]:
-    """Window colour for a tint in [0, 1] (0 = clear, 1 = near black), BGR."""
-    t = float(np.clip(tint, 0.0, 1.0))
-    return tuple((1 - t) * LIGHT_GLASS + t * DARK_GLASS)
-
-
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # ~20 kB a mesh
 def vehicle_mesh(identity: VehicleIdentity) -> VehicleMesh:
     """The mesh of one identity (cached: identities never change)."""
     builders = {"sedan": _car, "suv": _car, "van": _van, "truck": _truck, "bus": _bus}
     if identity.vtype not in builders:
         raise ValueError(f"unknown vehicle type {identity.vtype!r}; expected one of {sorted(builders)}")
     return builders[identity.vtype](identity)
-
-
-# ----------------------------------------------------------------------------------------------- shared parts
-
-
-def _sym(
-    b: MeshBuilder, part: int, face: str, y_in: float, y_out: float, z0: float, z1: float, colour, mat
-) -> None:
-    """A mirrored pair of rectangles on a front/rear face, |y| in [y_in, y_out], z in [z0, z1]."""
-    for s in (-1.0, 1.0):
-        pts = [(s * y_in, z0), (s * y_out, z0), (s * y_out, z1), (s * y_in, z1)]
-        b.decal(part, face, b.on_face(part, face, pts, 0), colour, mat)
-
-
-def _band(
-    b: MeshBuilder, part: int, face: str, y: float, z0: float, z1: float, colour, mat=Material.PAINT
-) -> int:
-    """A centred rectangle |y| <= y, z in [z0, z1] on a front/rear face."""
-    return b.decal(part, face, b.on_face(part, face, [(-y, z0), (y, z0), (y, z1), (-y, z1)], 0), colour, mat)
-
-
-def _side(
-    b: MeshBuilder, part: int, x0: float, x1: float, z0: float, z1: float, colour, mat=Material.PAINT
-) -> None:
-    """The same rectangle x in [x0, x1], z in [z0, z1] on both side faces of a part."""
-    for face in ("right", "left"):
-        pts = [(x0, z0), (x1, z0), (x1, z1), (x0, z1)]
-        b.decal(part, face, b.on_face(part, face, pts, 1), colour, mat)
-
-
-def _wheels(b: MeshBuilder, part: int, axles: list[float], r: float, rim, arch_bottom: float | None) -> None:
-    """Arch (if the face reaches down to ``arch_bottom``), tyre and rim discs on both sides of ``part``."""
-    for face in ("right", "left"):
-        for xa in axles:
-            if arch_bottom is not None:
-                ra = r + ARCH_MARGIN
-                c45 = ra * np.sqrt(0.5)
-                arch = [(xa - ra, arch_bottom), (xa - ra, r), (xa - c45, r + c45), (xa, r + ra)]
-                arch += [(xa + c45, r + c45), (xa + ra, r), (xa + ra, arch_bottom)]
-                b.decal(part, face, b.on_face(part, face, arch, 1), ARCH)
-            b.decal(part, face, b.on_face(part, face, octagon(xa, r, r), 1), TYRE, silhouette=True)
-            b.decal(part, face, b.on_face(part, face, octagon(xa, r, RIM_FRACTION * r), 1), rim)
-
-
-def _underbody(b: MeshBuilder, x0: float, x1: float, half_w: float, top: float) -> int:
-    """Dark block between the wheels: the shadowed underside and the tyre treads seen from front or back."""
-    return b.part(rect(x0, x1, -half_w, half_w, 0.0), rect(x0, x1, -half_w, half_w, top), UNDERBODY)
-
-
-def _plate(b: MeshBuilder, part: int, face: str, z0: float, ident: VehicleIdentity) -> None:
-    """A plate centred on a front/rear face with a glyph pattern drawn from ``plate_code``."""
-    _band(b, part, face, PLATE_W / 2, z0, z0 + PLATE_H, ident.plate_bgr)
-    # Glyphs read left to right as seen by a viewer: +y is on the right of the front, on the left of the rear.
-    reading = 1.0 if face == "front" else -1.0
-    cell = (PLATE_W - 0.08) / PLATE_CHARS
-    code = ident.plate_code
-    for i in range(PLATE_CHARS):
-        shape = (code >> (2 * i)) & 3
-        y0 = reading * (-PLATE_W / 2 + 0.04 + cell * (i + 0.2))
-        y1 = reading * (-PLATE_W / 2 + 0.04 + cell * (i + (0.55 if shape == 3 else 0.8)))
-        lo, hi = 0.2, 0.8
-        if shape == 1:
-            lo = 0.45
-        elif shape == 2:
-            hi = 0.55
-        zz0, zz1 = z0 + PLATE_H * lo, z0 + PLATE_H * hi
-        pts = b.on_face(part, face, [(y0, zz0), (y1, zz0), (y1, zz1), (y0, zz1)], 0)
-        b.decal(part, face, pts, GLYPH, min_px=GLYPH_MIN_PX)
-
-
-def _rack(
-    b: MeshBuilder, x0: float, x1: float, half_w: float, roof_at: Callable[[float], float]
-) -> OrderNode:
-    """Thin dark bars across the roof (roof height ``roof_at(x)``); returns their order node (a row along x)."""
-    xs = [x0 + (x1 - x0) * (k + 0.5) / RACK_BARS for k in range(RACK_BARS)]
-    parts = [
-        b.part(
-            rect(x - RACK_BAR_M / 2, x + RACK_BAR_M / 2, -half_w, half_w, roof_at(x)),
-            rect(x - RACK_BAR_M / 2, x + RACK_BAR_M / 2, -half_w, half_w, roof_at(x) + RACK_H),
-            RACK,
-        )
-        for x in xs
-    ]
-    return ("row", 0, tuple(xs), tuple(parts))
-
-
-def _split_z(z: float, below: OrderNode, above: OrderNode) -> OrderNode:
-    return ("split", (0.0, 0.0, 1.0), z, below, above)
 
 
 # ----------------------------------------------------------------------------------------------- models
@@ -183,7 +83,7 @@ def _car(ident: VehicleIdentity) -> VehicleMesh:
     hood = belt - s.hood_drop
     r = s.wheel_r
     fa, ra = hl - s.front_overhang * L, -hl + s.rear_overhang * L
-    under = _underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.12, c + 0.06)
+    under = underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.12, c + 0.06)
     body = b.part(
         rect(-hl + 0.08, hl - 0.08, -hw + 0.02, hw - 0.02, c),
         rect(-hl, hl, -hw, hw, [belt, hood, hood, belt]),
@@ -206,12 +106,12 @@ def _car(ident: VehicleIdentity) -> VehicleMesh:
     glass = glass_colour(ident.window_tint)
     # Stripes go first so the wheels and lamps paint over them.
     if ident.stripe == "side":
-        _side(b, body, -hl + 0.15, hl - 0.15, c + 0.55 * (belt - c), c + 0.68 * (belt - c), ident.stripe_bgr)
+        side(b, body, -hl + 0.15, hl - 0.15, c + 0.55 * (belt - c), c + 0.68 * (belt - c), ident.stripe_bgr)
     elif ident.stripe == "bonnet":
         for y0, y1 in ((-0.26, -0.1), (0.1, 0.26)):
             pts = b.on_face(body, "top", [(x1, y0), (hl - 0.04, y0), (hl - 0.04, y1), (x1, y1)], 2)
             b.decal(body, "top", pts, ident.stripe_bgr)
-    _wheels(b, body, [ra, fa], r, ident.wheel_bgr, c)
+    wheels(b, body, [ra, fa], r, ident.wheel_bgr, c)
     b.decal(
         cabin,
         "front",
@@ -238,15 +138,15 @@ def _car(ident: VehicleIdentity) -> VehicleMesh:
         pts = b.face_uv(cabin, "top", [(0.38, 0.22), (0.7, 0.22), (0.7, 0.78), (0.38, 0.78)])
         b.decal(cabin, "top", pts, glass_colour(max(ident.window_tint, 0.9)), Material.GLASS)
     # Front: a dark fascia carrying the lamps (they must read on white paint), a lower lip, the plate.
-    _band(b, body, "front", hw - 0.06, hood - 0.21, hood - 0.03, TRIM)
-    _sym(b, body, "front", hw - 0.42, hw - 0.1, hood - 0.17, hood - 0.06, HEADLAMP, Material.LAMP)
-    _band(b, body, "front", hw - 0.04, c, c + 0.1, TRIM)
-    _plate(b, body, "front", c + 0.13, ident)
+    band(b, body, "front", hw - 0.06, hood - 0.21, hood - 0.03, TRIM)
+    sym(b, body, "front", hw - 0.42, hw - 0.1, hood - 0.17, hood - 0.06, HEADLAMP, Material.LAMP)
+    band(b, body, "front", hw - 0.04, c, c + 0.1, TRIM)
+    plate(b, body, "front", c + 0.13, ident)
     # Rear: a dark panel between the tail lights (they must read on red paint).
-    _band(b, body, "rear", hw - 0.08, belt - 0.2, belt - 0.07, TRIM)
-    _sym(b, body, "rear", hw - 0.4, hw - 0.06, belt - 0.2, belt - 0.05, TAIL_RED, Material.TAIL)
-    _band(b, body, "rear", hw - 0.04, c, c + 0.1, TRIM)
-    _plate(b, body, "rear", c + 0.2, ident)
+    band(b, body, "rear", hw - 0.08, belt - 0.2, belt - 0.07, TRIM)
+    sym(b, body, "rear", hw - 0.4, hw - 0.06, belt - 0.2, belt - 0.05, TAIL_RED, Material.TAIL)
+    band(b, body, "rear", hw - 0.04, c, c + 0.1, TRIM)
+    plate(b, body, "rear", c + 0.2, ident)
     for sy in (-1, 1):
         b.light(body, "front", (hl, sy * (hw - 0.26), hood - 0.11), 0)
         b.light(body, "rear", (-hl, sy * (hw - 0.23), belt - 0.12), 1)
@@ -254,7 +154,7 @@ def _car(ident: VehicleIdentity) -> VehicleMesh:
     if ident.roof_rack:
         top = (
             "seq",
-            (cabin, _rack(b, t0, t1, hw - s.tumble - 0.03, lambda x: roof + deck(x) - deck(t0))),
+            (cabin, rack(b, t0, t1, hw - s.tumble - 0.03, lambda x: roof + deck(x) - deck(t0))),
         )
     order = (
         "seq",
@@ -280,7 +180,7 @@ def _van(ident: VehicleIdentity) -> VehicleMesh:
     c, belt, r = 0.24, 0.47 * H, 0.36
     nose, rake = 0.8, 0.6
     fa, ra = hl - 0.95, -hl + 1.05
-    under = _underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.14, c + 0.06)
+    under = underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.14, c + 0.06)
     lower = b.part(
         rect(-hl + 0.06, hl - 0.06, -hw + 0.02, hw - 0.02, c),
         rect(-hl, hl - 0.1, -hw, hw, belt),
@@ -292,13 +192,13 @@ def _van(ident: VehicleIdentity) -> VehicleMesh:
     )
     glass = glass_colour(ident.window_tint)
     if ident.stripe == "side":
-        _side(b, lower, -hl + 0.15, hl - 0.2, c + 0.5 * (belt - c), c + 0.66 * (belt - c), ident.stripe_bgr)
+        side(b, lower, -hl + 0.15, hl - 0.2, c + 0.5 * (belt - c), c + 0.66 * (belt - c), ident.stripe_bgr)
     elif ident.stripe == "bonnet":
         pts = b.on_face(
             lower, "top", [(front, -0.14), (hl - 0.14, -0.14), (hl - 0.14, 0.14), (front, 0.14)], 2
         )
         b.decal(lower, "top", pts, ident.stripe_bgr)
-    _wheels(b, lower, [ra, fa], r, ident.wheel_bgr, c)
+    wheels(b, lower, [ra, fa], r, ident.wheel_bgr, c)
     b.decal(
         upper,
         "front",
@@ -317,23 +217,23 @@ def _van(ident: VehicleIdentity) -> VehicleMesh:
     for u0, u1 in ((0.07, 0.46), (0.54, 0.93)):
         pts = b.face_uv(upper, "rear", [(u0, 0.35), (u1, 0.35), (u1, 0.85), (u0, 0.85)])
         b.decal(upper, "rear", pts, glass, Material.GLASS)
-    _band(b, upper, "rear", 0.015, belt, roof - 0.02, TRIM)  # rear door seam
-    _band(b, lower, "front", hw - 0.05, belt - 0.24, belt - 0.03, TRIM)
-    _sym(b, lower, "front", hw - 0.4, hw - 0.08, belt - 0.2, belt - 0.06, HEADLAMP, Material.LAMP)
-    _band(b, lower, "front", 0.45, belt - 0.3, belt - 0.08, TRIM)
-    _band(b, lower, "front", hw - 0.04, c, c + 0.12, TRIM)
-    _plate(b, lower, "front", c + 0.15, ident)
-    _sym(b, lower, "rear", hw - 0.2, hw - 0.02, c + 0.27, belt - 0.02, TRIM, Material.PAINT)
-    _sym(b, lower, "rear", hw - 0.17, hw - 0.04, c + 0.3, belt - 0.05, TAIL_RED, Material.TAIL)
-    _band(b, lower, "rear", hw - 0.04, c, c + 0.12, TRIM)
-    _plate(b, lower, "rear", c + 0.2, ident)
+    band(b, upper, "rear", 0.015, belt, roof - 0.02, TRIM)  # rear door seam
+    band(b, lower, "front", hw - 0.05, belt - 0.24, belt - 0.03, TRIM)
+    sym(b, lower, "front", hw - 0.4, hw - 0.08, belt - 0.2, belt - 0.06, HEADLAMP, Material.LAMP)
+    band(b, lower, "front", 0.45, belt - 0.3, belt - 0.08, TRIM)
+    band(b, lower, "front", hw - 0.04, c, c + 0.12, TRIM)
+    plate(b, lower, "front", c + 0.15, ident)
+    sym(b, lower, "rear", hw - 0.2, hw - 0.02, c + 0.27, belt - 0.02, TRIM, Material.PAINT)
+    sym(b, lower, "rear", hw - 0.17, hw - 0.04, c + 0.3, belt - 0.05, TAIL_RED, Material.TAIL)
+    band(b, lower, "rear", hw - 0.04, c, c + 0.12, TRIM)
+    plate(b, lower, "rear", c + 0.2, ident)
     for sy in (-1, 1):
         b.light(lower, "front", (hl - 0.1, sy * (hw - 0.24), belt - 0.13), 0)
         b.light(lower, "rear", (-hl, sy * (hw - 0.1), belt - 0.25), 1)
     top: OrderNode = upper
     if ident.roof_rack:
-        top = ("seq", (upper, _rack(b, -hl + 0.5, front - rake - 0.3, hw - 0.1, lambda x: roof)))
-    return b.build(("seq", (under, _split_z(belt, lower, top))), L, W, H)
+        top = ("seq", (upper, rack(b, -hl + 0.5, front - rake - 0.3, hw - 0.1, lambda x: roof)))
+    return b.build(("seq", (under, split_z(belt, lower, top))), L, W, H)
 
 
 def _truck(ident: VehicleIdentity) -> VehicleMesh:
@@ -344,8 +244,8 @@ def _truck(ident: VehicleIdentity) -> VehicleMesh:
     cab_len, gap, cab_h = 2.0, 0.25, 0.84 * H
     cab_rear = hl - cab_len
     fa, rear_axles = hl - 1.25, [-hl + 1.35, -hl + 2.45]
-    front_block = _underbody(b, fa - 0.55 * r, fa + 0.55 * r, hw - 0.16, c + 0.1)
-    rear_block = _underbody(b, rear_axles[0] - 0.55 * r, rear_axles[1] + 0.55 * r, hw - 0.16, 0.62)
+    front_block = underbody(b, fa - 0.55 * r, fa + 0.55 * r, hw - 0.16, c + 0.1)
+    rear_block = underbody(b, rear_axles[0] - 0.55 * r, rear_axles[1] + 0.55 * r, hw - 0.16, 0.62)
     chassis = b.part(
         rect(-hl + 0.3, cab_rear, -hw + 0.35, hw - 0.35, c),
         rect(-hl + 0.3, cab_rear, -hw + 0.35, hw - 0.35, floor),
@@ -361,11 +261,11 @@ def _truck(ident: VehicleIdentity) -> VehicleMesh:
     )
     glass = glass_colour(ident.window_tint)
     if ident.stripe == "side":
-        _side(b, cargo, -hl + 0.2, cab_rear - gap - 0.2, floor + 0.35, floor + 0.55, ident.stripe_bgr)
+        side(b, cargo, -hl + 0.2, cab_rear - gap - 0.2, floor + 0.35, floor + 0.55, ident.stripe_bgr)
     elif ident.stripe == "bonnet":
-        _band(b, cab, "front", hw - 0.1, c + 1.0, c + 1.12, ident.stripe_bgr)
-    _wheels(b, cab, [fa], r, ident.wheel_bgr, c)
-    _wheels(b, cargo, rear_axles, r, ident.wheel_bgr, None)
+        band(b, cab, "front", hw - 0.1, c + 1.0, c + 1.12, ident.stripe_bgr)
+    wheels(b, cab, [fa], r, ident.wheel_bgr, c)
+    wheels(b, cargo, rear_axles, r, ident.wheel_bgr, None)
     b.decal(
         cab,
         "front",
@@ -381,18 +281,18 @@ def _truck(ident: VehicleIdentity) -> VehicleMesh:
             (hl - 1.15, cab_h - 0.12),
         ]
         b.decal(cab, face, b.on_face(cab, face, win, 1), glass, Material.GLASS)
-    _band(b, cab, "front", 0.55, c + 0.3, c + 0.95, TRIM)
-    _sym(b, cab, "front", hw - 0.4, hw - 0.1, c + 0.28, c + 0.45, HEADLAMP, Material.LAMP)
-    _band(b, cab, "front", hw - 0.06, c, c + 0.22, TRIM)
-    _plate(b, cab, "front", c + 0.05, ident)
-    _band(b, cargo, "rear", 0.02, floor, H - 0.05, TRIM)  # door seam
-    _sym(b, cargo, "rear", hw - 0.38, hw - 0.06, floor + 0.05, floor + 0.2, TAIL_RED, Material.TAIL)
-    _plate(b, cargo, "rear", floor + 0.06, ident)
+    band(b, cab, "front", 0.55, c + 0.3, c + 0.95, TRIM)
+    sym(b, cab, "front", hw - 0.4, hw - 0.1, c + 0.28, c + 0.45, HEADLAMP, Material.LAMP)
+    band(b, cab, "front", hw - 0.06, c, c + 0.22, TRIM)
+    plate(b, cab, "front", c + 0.05, ident)
+    band(b, cargo, "rear", 0.02, floor, H - 0.05, TRIM)  # door seam
+    sym(b, cargo, "rear", hw - 0.38, hw - 0.06, floor + 0.05, floor + 0.2, TAIL_RED, Material.TAIL)
+    plate(b, cargo, "rear", floor + 0.06, ident)
     for sy in (-1, 1):
         b.light(cab, "front", (hl, sy * (hw - 0.25), c + 0.36), 0)
         b.light(cargo, "rear", (-hl, sy * (hw - 0.22), floor + 0.12), 1)
     wheels_first: OrderNode = ("row", 0, (fa, sum(rear_axles) / 2), (front_block, rear_block))
-    body: OrderNode = ("split", (1.0, 0.0, 0.0), cab_rear, _split_z(floor, chassis, cargo), cab)
+    body: OrderNode = ("split", (1.0, 0.0, 0.0), cab_rear, split_z(floor, chassis, cargo), cab)
     return b.build(("seq", (wheels_first, body)), L, W, H)
 
 
@@ -403,7 +303,7 @@ def _bus(ident: VehicleIdentity) -> VehicleMesh:
     c, r, unit_h = 0.32, 0.5, 0.22
     roof = H - unit_h
     fa, ra = hl - 0.22 * L, -hl + 0.27 * L
-    under = _underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.16, c + 0.08)
+    under = underbody(b, ra - 0.55 * r, fa + 0.55 * r, hw - 0.16, c + 0.08)
     body = b.part(
         rect(-hl, hl, -hw, hw, c),
         rect(-hl + 0.06, hl - 0.1, -hw, hw, roof),
@@ -414,21 +314,21 @@ def _bus(ident: VehicleIdentity) -> VehicleMesh:
     glass = glass_colour(ident.window_tint)
     band_lo, band_hi = 1.25, roof - 0.28
     if ident.stripe == "side":
-        _side(b, body, -hl + 0.2, hl - 0.2, band_lo - 0.3, band_lo - 0.14, ident.stripe_bgr)
+        side(b, body, -hl + 0.2, hl - 0.2, band_lo - 0.3, band_lo - 0.14, ident.stripe_bgr)
     elif ident.stripe == "bonnet":
-        _band(b, body, "front", hw - 0.05, c + 0.6, c + 0.72, ident.stripe_bgr)
-    _side(b, body, -hl + 0.45, hl - 0.5, band_lo, band_hi, glass, Material.GLASS)
+        band(b, body, "front", hw - 0.05, c + 0.6, c + 0.72, ident.stripe_bgr)
+    side(b, body, -hl + 0.45, hl - 0.5, band_lo, band_hi, glass, Material.GLASS)
     n_pillars = int((L - 1.2) / 1.4)
     for k in range(1, n_pillars):
         x = -hl + 0.45 + k * (L - 0.95) / n_pillars
-        _side(b, body, x - 0.06, x + 0.06, band_lo, band_hi, ident.body_bgr)
+        side(b, body, x - 0.06, x + 0.06, band_lo, band_hi, ident.body_bgr)
     for x0, x1 in ((hl - 1.5, hl - 0.45), (-0.55, 0.55)):  # doors on the kerb (right) side
         pts = b.on_face(body, "right", [(x0, c + 0.08), (x1, c + 0.08), (x1, band_hi), (x0, band_hi)], 1)
         b.decal(body, "right", pts, glass_colour(max(ident.window_tint, 0.6)), Material.GLASS)
         seam = [((x0 + x1) / 2 - 0.02, c + 0.08), ((x0 + x1) / 2 + 0.02, c + 0.08)]
         seam += [((x0 + x1) / 2 + 0.02, band_hi), ((x0 + x1) / 2 - 0.02, band_hi)]
         b.decal(body, "right", b.on_face(body, "right", seam, 1), TRIM)
-    _wheels(b, body, [ra, fa], r, ident.wheel_bgr, c)
+    wheels(b, body, [ra, fa], r, ident.wheel_bgr, c)
     b.decal(
         body,
         "front",
@@ -444,10 +344,10 @@ def _bus(ident: VehicleIdentity) -> VehicleMesh:
     )
     sign = b.face_uv(body, "front", [(0.22, 0.91), (0.78, 0.91), (0.78, 0.945), (0.22, 0.945)])
     b.decal(body, "front", sign, SIGN_TEXT, Material.LAMP)
-    _sym(b, body, "front", hw - 0.45, hw - 0.07, c + 0.27, c + 0.49, TRIM, Material.PAINT)
-    _sym(b, body, "front", hw - 0.42, hw - 0.1, c + 0.3, c + 0.46, HEADLAMP, Material.LAMP)
-    _band(b, body, "front", hw - 0.03, c, c + 0.2, TRIM)
-    _plate(b, body, "front", c + 0.24, ident)
+    sym(b, body, "front", hw - 0.45, hw - 0.07, c + 0.27, c + 0.49, TRIM, Material.PAINT)
+    sym(b, body, "front", hw - 0.42, hw - 0.1, c + 0.3, c + 0.46, HEADLAMP, Material.LAMP)
+    band(b, body, "front", hw - 0.03, c, c + 0.2, TRIM)
+    plate(b, body, "front", c + 0.24, ident)
     b.decal(
         body,
         "rear",
@@ -455,11 +355,11 @@ def _bus(ident: VehicleIdentity) -> VehicleMesh:
         glass,
         Material.GLASS,
     )
-    _sym(b, body, "rear", hw - 0.23, hw - 0.02, c + 0.27, c + 0.78, TRIM, Material.PAINT)
-    _sym(b, body, "rear", hw - 0.2, hw - 0.05, c + 0.3, c + 0.75, TAIL_RED, Material.TAIL)
-    _band(b, body, "rear", hw - 0.03, c, c + 0.2, TRIM)
-    _plate(b, body, "rear", c + 0.3, ident)
+    sym(b, body, "rear", hw - 0.23, hw - 0.02, c + 0.27, c + 0.78, TRIM, Material.PAINT)
+    sym(b, body, "rear", hw - 0.2, hw - 0.05, c + 0.3, c + 0.75, TAIL_RED, Material.TAIL)
+    band(b, body, "rear", hw - 0.03, c, c + 0.2, TRIM)
+    plate(b, body, "rear", c + 0.3, ident)
     for sy in (-1, 1):
         b.light(body, "front", (hl, sy * (hw - 0.26), c + 0.38), 0)
         b.light(body, "rear", (-hl, sy * (hw - 0.12), c + 0.52), 1)
-    return b.build(("seq", (under, _split_z(roof, body, unit))), L, W, H)
+    return b.build(("seq", (under, split_z(roof, body, unit))), L, W, H)

@@ -19,30 +19,20 @@ from synth.background import render_background
 from synth.camera import PinholeCamera, clip_near
 from synth.config import LightingConfig, SensorConfig
 from synth.glow import BRAKE, GLOW_RADIUS_M, HEAD, TAIL, GlowBank
+from synth.ground_fx import cast_shadows, headlight_beams
 from synth.lamps import lamp_heads
 from synth.ordering import painter_order
+from synth.raster import SHIFT, to_fixed
 from synth.roads import RoadNetwork
 from synth.shading import scene_light
 from synth.sprites import Sprite, occluder_sprite, pole_sprite
 from synth.types import FrameState, Occluder, StreetLight, VehicleIdentity
-from synth.vehicle_batch import SHIFT, VehicleBatch, prepare_batch
+from synth.vehicle_batch import VehicleBatch, prepare_batch
 
 N_NOISE_FRAMES = 8  # sensor-noise bank size; frames cycle through it
+NOISE_STRIDE = 5
 NOISE_STREAM = 0x5EED
-CAST_SHADOW = 0.85  # share of the direct light a vehicle's cast shadow removes
-CONTACT_SHADOW = 0.42  # darkening right under a vehicle (ambient occlusion), at least
-SHADOW_BLUR_SIGMA_PX = 1.6
-SHADOW_ROOF = 0.9  # the shadow-casting top is this fraction of the vehicle's length, width and height
 MAX_VEHICLE_ID = np.iinfo(np.uint16).max
-BEAM_LENGTH_M = 16.0  # headlight beams on the road: reach ahead of the bumper...
-BEAM_HALF_WIDTH_M = 3.2  # ...half-width at that reach...
-BEAM_STEPS = (
-    (1.0, 50),
-    (0.6, 95),
-    (0.3, 150),
-)  # ...and nested (reach fraction, level 0-255): bright near the car
-BEAM_GAIN = 3.5  # ground brightness gain where the beam layer is 255
-BEAM_BLUR_SIGMA_PX = 4.0
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class CameraRenderer:
         self.sensor = sensor
         self.light = scene_light(lighting, night)
         self._lamps = lamp_heads(streetlights, network) if night else np.zeros((0, 3))
-        bg = render_background(camera, network, occluders, streetlights, self.light, seed)
+        bg = render_background(camera, network, occluders, streetlights, self.light)
         self._ground = bg.image
         self.roi: np.ndarray = bg.roi
         sprites = [occluder_sprite(o, camera, self.light, self._lamps) for o in occluders]
@@ -98,7 +88,7 @@ class CameraRenderer:
         for k in painter_order(self._sprite_fp, self._sprite_box, camera.centre[:2]):
             self._sprites[k].paste(self.background)
         rng = np.random.default_rng([seed, NOISE_STREAM])
-        shape = (N_NOISE_FRAMES, camera.height, camera.width, 3)
+        shape = (N_NOISE_FRAMES if sensor.noise_sigma > 0 else 0, camera.height, camera.width, 3)
         self._noise = np.clip(np.round(rng.normal(0.0, sensor.noise_sigma, shape)), -127, 127).astype(np.int8)
         self._seed = seed
         self._glow = GlowBank()
@@ -113,9 +103,11 @@ class CameraRenderer:
         batch = prepare_batch(state, identities, cam, self.light, self._lamps)
         n = batch.n if batch is not None else 0
         if batch is not None:
-            self._shadows(image, batch)
+            cast_shadows(image, cam, self.light, batch.footprints, batch.contact, batch.heights)
             if self.light.night:
-                self._beams(image, batch)
+                lengths = np.array([m.length_m for m in batch.meshes])
+                widths = np.array([m.width_m for m in batch.meshes])
+                headlight_beams(image, cam, batch.pose, lengths, widths)
         footprints = np.concatenate([batch.footprints if batch else np.zeros((0, 4, 2)), self._sprite_fp])
         boxes = np.concatenate([batch.boxes if batch else np.zeros((0, 4)), self._sprite_box])
         for k in painter_order(footprints, boxes, cam.centre[:2]):
@@ -153,71 +145,7 @@ class CameraRenderer:
         pts = clip_near(b.camera_points[b.polygons[p, : b.n_vertices[p]]])
         if len(pts) < 3:
             return None
-        return _fixed(self.camera.project_camera(pts))
-
-    def _shadows(self, image: np.ndarray, b: VehicleBatch) -> None:
-        """Darken the ground under and beside every vehicle (soft, blended), before any vehicle is drawn."""
-        cam, light = self.camera, self.light
-        mask = np.zeros((cam.height, cam.width), dtype=np.uint8)
-        cast = int(255 * CAST_SHADOW * light.shadow_strength)
-        contact = int(255 * max(CONTACT_SHADOW, CAST_SHADOW * light.shadow_strength))
-        polys = []
-        for corners, grown, height in zip(b.footprints, b.contact, b.heights, strict=True):
-            centre = corners.mean(axis=0)
-            top = centre + (corners - centre) * SHADOW_ROOF + light.shadow_offset(SHADOW_ROOF * height)
-            hull = cv2.convexHull(np.vstack([corners, top]).astype(np.float32))[:, 0].astype(np.float64)
-            polys.append((self._ground_poly(hull), self._ground_poly(grown)))
-        if cast > 0:
-            for hull, _ in polys:
-                if hull is not None:
-                    cv2.fillConvexPoly(mask, hull, cast, cv2.LINE_AA, SHIFT)
-        for _, grown in polys:
-            if grown is not None:
-                cv2.fillConvexPoly(mask, grown, contact, cv2.LINE_AA, SHIFT)
-        box = _nonzero_box(mask, int(3 * SHADOW_BLUR_SIGMA_PX) + 1)
-        if box is None:
-            return
-        x0, y0, x1, y1 = box
-        soft = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), SHADOW_BLUR_SIGMA_PX)
-        keep = cv2.cvtColor(255 - soft, cv2.COLOR_GRAY2BGR)
-        image[y0:y1, x0:x1] = cv2.multiply(image[y0:y1, x0:x1], keep, scale=1.0 / 255.0)
-
-    def _beams(self, image: np.ndarray, b: VehicleBatch) -> None:
-        """Headlight beams: the road ahead of every vehicle brightens, most near the bumper (night only)."""
-        cam = self.camera
-        layer = np.zeros((cam.height, cam.width), dtype=np.uint8)
-        for (x, y, c, s), m in zip(b.pose, b.meshes, strict=True):
-            forward, left = np.array([c, s]), np.array([-s, c])
-            nose = np.array([x, y]) + forward * m.length_m / 2
-            for reach, level in BEAM_STEPS:
-                far = nose + forward * BEAM_LENGTH_M * reach
-                spread = m.width_m / 2 + (BEAM_HALF_WIDTH_M - m.width_m / 2) * reach
-                quad = np.array(
-                    [
-                        nose - left * m.width_m / 2,
-                        far - left * spread,
-                        far + left * spread,
-                        nose + left * m.width_m / 2,
-                    ]
-                )
-                pts = self._ground_poly(quad)
-                if pts is not None:
-                    cv2.fillConvexPoly(layer, pts, level, cv2.LINE_AA, SHIFT)
-        box = _nonzero_box(layer, int(3 * BEAM_BLUR_SIGMA_PX) + 1)
-        if box is None:
-            return
-        x0, y0, x1, y1 = box
-        soft = cv2.cvtColor(
-            cv2.GaussianBlur(layer[y0:y1, x0:x1], (0, 0), BEAM_BLUR_SIGMA_PX), cv2.COLOR_GRAY2BGR
-        )
-        roi = image[y0:y1, x0:x1]
-        # ground * (1 + gain * beam), in saturating uint8 arithmetic
-        roi[:] = cv2.add(roi, cv2.multiply(roi, soft, scale=BEAM_GAIN / 255.0))
-
-    def _ground_poly(self, xy: np.ndarray) -> np.ndarray | None:
-        """Ground polygon (n, 2) world m -> fixed-point pixels after near-plane clipping, or None."""
-        pts = clip_near(self.camera.to_camera(np.column_stack([xy, np.zeros(len(xy))])))
-        return _fixed(self.camera.project_camera(pts)) if len(pts) >= 3 else None
+        return to_fixed(self.camera.project_camera(pts))
 
     def _glows(self, image: np.ndarray, instance: np.ndarray, b: VehicleBatch) -> None:
         """Head and tail lights that face the camera and are not hidden add their glare blobs."""
@@ -251,6 +179,8 @@ class CameraRenderer:
                 bx, by, bw, bh = cv2.boundingRect(sub)
                 ids.append(int(b.vehicle_id[i]))
                 visible.append(count)
+                # Rasterisation counts every pixel an edge touches, so a tiny vehicle's pixel count can
+                # exceed the exact area of its hull; visibility must stay <= 1.
                 full.append(max(float(b.full_px[i]), float(count)))
                 boxes.append((x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh))
         return (
@@ -265,25 +195,7 @@ class CameraRenderer:
         if self.sensor.blur_sigma > 0:
             image = cv2.GaussianBlur(image, (0, 0), self.sensor.blur_sigma)
         if self.sensor.noise_sigma > 0:
-            pick = (frame_index * 5 + self._seed) % N_NOISE_FRAMES
+            # A stride coprime with the bank size visits every noise frame before repeating one.
+            pick = (frame_index * NOISE_STRIDE + self._seed) % N_NOISE_FRAMES
             image = cv2.add(image, self._noise[pick], dtype=cv2.CV_8U)
         return image
-
-
-def _nonzero_box(layer: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
-    """Box x0, y0, x1, y1 of the non-zero pixels of a (H, W) layer grown by ``pad`` px, or None if empty."""
-    rows, cols = np.flatnonzero(layer.any(axis=1)), np.flatnonzero(layer.any(axis=0))
-    if not len(rows):
-        return None
-    h, w = layer.shape
-    return (
-        max(cols[0] - pad, 0),
-        max(rows[0] - pad, 0),
-        min(cols[-1] + pad + 1, w),
-        min(rows[-1] + pad + 1, h),
-    )
-
-
-def _fixed(uv: np.ndarray) -> np.ndarray:
-    """(n, 2) float pixels -> (n, 2) int32 fixed point with SHIFT fractional bits (clamped to stay in int32)."""
-    return np.round(np.clip(uv, -1e6, 1e6) * (1 << SHIFT)).astype(np.int32)

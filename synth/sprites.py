@@ -14,6 +14,7 @@ import numpy as np
 
 from synth.camera import PinholeCamera
 from synth.lamps import ARM_LENGTH_M, LAMP_DROP_M, arm_direction, lamp_illuminance
+from synth.raster import SHIFT, to_fixed
 from synth.roads import RoadNetwork
 from synth.shading import STREET_LAMP_BGR, SceneLight
 from synth.types import Occluder, StreetLight
@@ -70,21 +71,20 @@ class _Canvas:
 
     def _pts(self, pts: np.ndarray) -> np.ndarray:
         s = SPRITE_SUPERSAMPLE
-        return np.round(((np.asarray(pts) - (self.x0, self.y0)) * s + (s - 1) / 2) * 16).astype(np.int32)
+        return to_fixed((np.asarray(pts) - (self.x0, self.y0)) * s + (s - 1) / 2)
 
     def poly(self, pts: np.ndarray, colour: np.ndarray) -> None:
-        cv2.fillConvexPoly(self.colour, self._pts(pts), tuple(float(c) for c in colour), cv2.LINE_AA, 4)
-        cv2.fillConvexPoly(self.alpha, self._pts(pts), 1.0, cv2.LINE_AA, 4)
+        cv2.fillConvexPoly(self.colour, self._pts(pts), tuple(float(c) for c in colour), cv2.LINE_AA, SHIFT)
+        cv2.fillConvexPoly(self.alpha, self._pts(pts), 1.0, cv2.LINE_AA, SHIFT)
 
-    def ellipse(self, centre, axes, colour: np.ndarray, alpha: float = 1.0) -> None:
-        """Filled ellipse; a partial ``alpha`` is exact only on empty canvas (halos go first)."""
+    def ellipse(self, centre, axes, colour: np.ndarray) -> None:
+        """Opaque filled ellipse; centre and half-axes in image pixels."""
         s = SPRITE_SUPERSAMPLE
         c = tuple(int(v) for v in self._pts(np.array([centre]))[0])
-        ax = (max(int(axes[0] * s * 16), 8), max(int(axes[1] * s * 16), 8))
-        cv2.ellipse(
-            self.colour, c, ax, 0, 0, 360, tuple(float(v) * alpha for v in colour), -1, cv2.LINE_AA, 4
-        )
-        cv2.ellipse(self.alpha, c, ax, 0, 0, 360, alpha, -1, cv2.LINE_AA, 4)
+        one = 1 << SHIFT
+        ax = (max(int(axes[0] * s * one), one // 2), max(int(axes[1] * s * one), one // 2))
+        cv2.ellipse(self.colour, c, ax, 0, 0, 360, tuple(float(v) for v in colour), -1, cv2.LINE_AA, SHIFT)
+        cv2.ellipse(self.alpha, c, ax, 0, 0, 360, 1.0, -1, cv2.LINE_AA, SHIFT)
 
     def glow(self, centre, radius: float, colour: np.ndarray) -> None:
         """Add a soft Gaussian halo that brightens what lies behind it (mostly light, little cover)."""

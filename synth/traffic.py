@@ -143,10 +143,10 @@ class TrafficSimulator:
         for i in sorted(waiting, key=lambda k: waiting[k][2]):  # queue heads first
             crossing, movement, _ = waiting[i]
             j = int(lead[i])
-            if np.isfinite(gap[i]) and j in waiting and waiting[j][0] == crossing:
-                if j in blocked or waiting[j][1] != movement:
-                    blocked.add(i)
-                    continue
+            queued_behind = np.isfinite(gap[i]) and j in waiting and waiting[j][0] == crossing
+            if queued_behind and (j in blocked or waiting[j][1] != movement):
+                blocked.add(i)
+                continue
             demand.setdefault(crossing, set()).add(movement)
         return demand
 

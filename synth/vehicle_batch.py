@@ -16,13 +16,12 @@ import numpy as np
 from synth.camera import NEAR_PLANE_M, PinholeCamera, clip_near
 from synth.lamps import lamp_illuminance
 from synth.meshes import VehicleMesh, vehicle_mesh
+from synth.raster import UV_LIMIT_PX, to_fixed
 from synth.shading import SceneLight, shade_polygons
 from synth.types import FrameState, VehicleIdentity
 
 CULL_CENTRE_Z_M = 1.6  # centre height of the bounding sphere used before meshes are looked up
 CULL_RADIUS_M = 7.5  # covers the longest bus (12 m x 2.55 m x 3.4 m) around that centre
-SHIFT = 4
-UV_LIMIT_PX = 1e6  # fixed-point coordinates must stay inside int32
 CONTACT_GROW_M = 0.15  # the contact shadow reaches this far beyond the footprint
 VEHICLE_LAMP_SHARE = 0.6  # street-lamp light reaching a vehicle's faces, relative to the ground under it
 
@@ -208,7 +207,7 @@ def prepare_batch(
         front=front,
         drawable=drawable,
         silhouette=np.concatenate([m.silhouette for m in meshes]),
-        fixed=np.round(pix * (1 << SHIFT)).astype(np.int32),
+        fixed=to_fixed(pix),
         colours=np.round(colours),
         pose=np.column_stack([xy[sel], c_sel, s_sel]),
         camera=camera,

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from synth.mesh_builder import Material, part_order
-from synth.meshes import GLYPH_MIN_PX, vehicle_mesh
+from synth.meshes import vehicle_mesh
 from synth.types import VehicleIdentity
+from synth.vehicle_parts import GLYPH_MIN_PX
 
 DIMS = {
     "sedan": (4.6, 1.8, 1.45),

@@ -138,7 +138,7 @@ def test_a_tree_between_camera_and_vehicle_hides_part_of_it() -> None:
     covered = alone_mask & (hidden.instance == 0)
     assert covered.sum() > 100
     # Where the tree covers the car, the picture shows foliage (green), not the red car.
-    b, g, r = hidden.image[covered].mean(axis=0)
+    _, g, r = hidden.image[covered].mean(axis=0)
     assert g > r
 
 
@@ -162,10 +162,17 @@ def test_visibility_counts_truncation_at_the_image_border(clean: CameraRenderer)
 
 
 def test_a_vehicle_crossing_the_near_plane_renders(clean: CameraRenderer) -> None:
-    # Right under the camera and sticking out behind it.
-    r = clean.render(frame([(3, -22.0, -16.0, NORTH), (1, -12.0, -1.75, EAST)]), IDS)
-    assert 1 in r.vehicle_id.tolist()
-    assert np.all(r.full_px >= r.visible_px)
+    # A bus driving away right under the camera: its rear is behind the lens, its front in view.
+    azimuth = np.arctan2(18.0, 22.0)  # the camera's viewing direction on the ground
+    xy = CAM.centre[:2] + 3.5 * np.array([np.cos(azimuth), np.sin(azimuth)])
+    state = frame([(3, *xy, azimuth), (1, -12.0, -1.75, EAST)])
+    batch = prepare_batch(state, IDS, CAM, clean.light, np.zeros((0, 3)))
+    assert batch is not None and batch.near_clipped.tolist() == [True, False]
+    r = clean.render(state, IDS)
+    assert r.vehicle_id.tolist() == [3, 1]
+    visible, full, box = stats(r, 3)
+    assert visible > 1000 and visible < 0.01 * full  # mostly outside the view
+    assert box[3] == CAM.height  # cut by the bottom border
     for vid, n in zip(r.vehicle_id, r.visible_px, strict=True):
         assert np.count_nonzero(r.instance == vid) == n
 
@@ -229,11 +236,15 @@ def test_brake_lights_are_brighter_when_braking(clean: CameraRenderer) -> None:
 
 
 def test_painter_order_draws_the_far_object_first() -> None:
-    square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    near, far = square + (5.0, 0.0), square + (12.0, 0.0)
-    boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15]], dtype=float)
+    def rect(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+    boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15]], dtype=float)  # overlapping on screen
+    near, far = rect(4, 6, -1, 1), rect(11, 13, -1, 1)
     assert painter_order(np.stack([near, far]), boxes, np.array([0.0, 0.0])) == [1, 0]
-    # A long object beside the ray whose nearest point is closer than the small one it stands behind.
-    bus = np.array([[3.0, 2.0], [20.0, 2.0], [20.0, 4.5], [3.0, 4.5]])
-    car = square + (14.0, -1.0)
-    assert painter_order(np.stack([car, bus]), boxes, np.array([14.0, -10.0])) == [1, 0]
+    # A car in the near lane beside a bus in the far lane: the bus's nearest corner is closer to the camera
+    # than any point of the car, yet the car stands in front of it.
+    car, bus = rect(14.0, 18.5, -2.65, -0.85), rect(10.0, 22.0, 0.5, 3.0)
+    camera = np.array([0.0, -10.0])
+    assert np.hypot(10.0, 10.5) < np.hypot(14.0, 7.35)  # nearest points: bus closer than car
+    assert painter_order(np.stack([car, bus]), boxes, camera) == [1, 0]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -45,7 +47,7 @@ def test_full_demand_cycles_through_every_phase_at_max_green() -> None:
     assert all(r == pytest.approx(CFG.all_red_s, abs=0.06) for r in reds)
     # Rotation order is kept.
     order = [PHASES.index(m) for m, _ in greens]
-    assert all((b - a) % 4 == 1 for a, b in zip(order, order[1:], strict=False))
+    assert all((b - a) % 4 == 1 for a, b in itertools.pairwise(order))
 
 
 def test_phases_nobody_waits_for_are_skipped_and_green_rests() -> None:

@@ -15,7 +15,7 @@ def test_show_config_prints_a_valid_full_config() -> None:
     result = runner.invoke(app, ["synth", "--preset", "hard", "--seed", "5", "--show-config"])
     assert result.exit_code == 0, result.output
     cfg = SceneConfig.model_validate(yaml.safe_load(result.stdout))
-    assert cfg.seed == 5 and len(cfg.cameras) == 6
+    assert cfg.seed == 5 and len(cfg.cameras) == 7
 
 
 def test_unknown_preset_is_one_clear_error(tmp_path: Path) -> None:
