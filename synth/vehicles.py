@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from synth.config import TrafficConfig
@@ -101,3 +103,30 @@ class IdentitySampler:
 
 def _distance(a: BGR, b: BGR) -> float:
     return float(np.linalg.norm(np.subtract(a, b, dtype=np.float64)))
+
+
+def typical_identity(vehicle_id: int = 1, vtype: str = "sedan", **changes: object) -> VehicleIdentity:
+    """A plain red vehicle of mid-range size for its type, no details: a fixed subject for tests and showrooms.
+
+    ``changes`` replace any field, e.g. ``typical_identity(2, "suv", roof_rack=True)``.
+    """
+    (l_lo, l_hi), (w_lo, w_hi), (h_lo, h_hi) = DIMENSIONS[vtype]
+    base = VehicleIdentity(
+        vehicle_id=vehicle_id,
+        vtype=vtype,
+        length_m=round((l_lo + l_hi) / 2, 2),
+        width_m=round((w_lo + w_hi) / 2, 2),
+        height_m=round((h_lo + h_hi) / 2, 2),
+        colour_name="red",
+        body_bgr=(35, 35, 175),
+        roof_rack=False,
+        stripe=None,
+        stripe_bgr=STRIPE_COLOURS[0],
+        window_tint=0.4,
+        sunroof=False,
+        plate_bgr=WHITE_PLATE,
+        plate_code=vehicle_id * 7919,
+        wheel_bgr=SILVER_RIM,
+        cargo_bgr=CARGO_COLOURS[0],
+    )
+    return replace(base, **changes)

@@ -7,44 +7,19 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from synth.config import VEHICLE_TYPES
 from synth.mesh_builder import Material, part_order
 from synth.meshes import vehicle_mesh
 from synth.types import VehicleIdentity
 from synth.vehicle_parts import GLYPH_MIN_PX
-
-DIMS = {
-    "sedan": (4.6, 1.8, 1.45),
-    "suv": (4.8, 1.9, 1.75),
-    "van": (5.2, 2.0, 2.3),
-    "truck": (7.4, 2.4, 3.2),
-    "bus": (11.5, 2.5, 3.2),
-}
+from synth.vehicles import typical_identity
 
 
 def identity(vtype: str, **changes) -> VehicleIdentity:
-    length, width, height = DIMS[vtype]
-    base = VehicleIdentity(
-        vehicle_id=1,
-        vtype=vtype,
-        length_m=length,
-        width_m=width,
-        height_m=height,
-        colour_name="red",
-        body_bgr=(35, 35, 175),
-        roof_rack=False,
-        stripe=None,
-        stripe_bgr=(245, 245, 245),
-        window_tint=0.4,
-        sunroof=False,
-        plate_bgr=(235, 238, 240),
-        plate_code=123456,
-        wheel_bgr=(190, 190, 192),
-        cargo_bgr=(235, 235, 235),
-    )
-    return replace(base, **changes)
+    return typical_identity(1, vtype, **changes)
 
 
-ALL_TYPES = list(DIMS)
+ALL_TYPES = list(VEHICLE_TYPES)
 
 
 @pytest.mark.parametrize("vtype", ALL_TYPES)

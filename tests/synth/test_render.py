@@ -8,48 +8,23 @@ import numpy as np
 import pytest
 
 from synth.camera import PinholeCamera
-from synth.config import LightingConfig, RoadConfig, SensorConfig
+from synth.config import VEHICLE_TYPES, LightingConfig, RoadConfig, SensorConfig
 from synth.ordering import painter_order
 from synth.render import CameraRenderer
 from synth.roads import RoadNetwork
 from synth.shading import scene_light
 from synth.types import FrameState, Occluder, StreetLight, VehicleIdentity
 from synth.vehicle_batch import prepare_batch
+from synth.vehicles import typical_identity
 
 CAM = PinholeCamera.look_at("cam01", (-22.0, -18.0, 9.0), (0.0, 0.0, 0.0), 62.0, 640, 360)
 NET = RoadNetwork(RoadConfig())
 CLEAN = SensorConfig(noise_sigma=0.0, blur_sigma=0.0)
 EAST, NORTH = 0.0, np.pi / 2
-DIMS = {
-    "sedan": (4.6, 1.8, 1.45),
-    "suv": (4.8, 1.9, 1.75),
-    "van": (5.2, 2.0, 2.3),
-    "truck": (7.4, 2.4, 3.2),
-    "bus": (11.5, 2.5, 3.2),
-}
 
 
 def identity(vid: int, vtype: str = "sedan", **changes) -> VehicleIdentity:
-    length, width, height = DIMS[vtype]
-    base = VehicleIdentity(
-        vehicle_id=vid,
-        vtype=vtype,
-        length_m=length,
-        width_m=width,
-        height_m=height,
-        colour_name="red",
-        body_bgr=(35, 35, 175),
-        roof_rack=False,
-        stripe=None,
-        stripe_bgr=(245, 245, 245),
-        window_tint=0.4,
-        sunroof=False,
-        plate_bgr=(235, 238, 240),
-        plate_code=vid * 7919,
-        wheel_bgr=(190, 190, 192),
-        cargo_bgr=(235, 235, 235),
-    )
-    return replace(base, **changes)
+    return typical_identity(vid, vtype, **changes)
 
 
 def frame(poses: list[tuple[int, float, float, float]], braking: bool = False, index: int = 1) -> FrameState:
@@ -99,7 +74,7 @@ def test_a_vehicle_appears_where_its_world_position_projects(clean: CameraRender
     r = clean.render(frame([(1, x, y, heading)]), IDS)
     assert r.vehicle_id.tolist() == [1]
     visible, full, box = stats(r, 1)
-    uv, _ = CAM.project(np.array([[x, y, DIMS["sedan"][2] / 2]]))
+    uv, _ = CAM.project(np.array([[x, y, typical_identity().height_m / 2]]))
     centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
     # Perspective shifts a box's centre from the projected 3-D centre by a few px (towards the near side).
     assert np.linalg.norm(centre - uv[0]) < 0.1 * np.hypot(box[2] - box[0], box[3] - box[1])
@@ -181,7 +156,9 @@ def test_back_face_culling_keeps_every_face_that_faces_the_camera() -> None:
     rng = np.random.default_rng(4)
     poses = [(k % 5 + 1, *rng.uniform([-30, -8], [15, 12]), rng.uniform(-np.pi, np.pi)) for k in range(10)]
     poses = [(k + 1, *p[1:]) for k, p in enumerate(poses)]
-    ids = {k + 1: identity(k + 1, list(DIMS)[k % 5], roof_rack=k % 2 == 0) for k in range(10)}
+    ids = {
+        k + 1: identity(k + 1, VEHICLE_TYPES[k % len(VEHICLE_TYPES)], roof_rack=k % 2 == 0) for k in range(10)
+    }
     state = frame(poses)
     batch = prepare_batch(state, ids, CAM, scene_light(LightingConfig(), False), np.zeros((0, 3)))
     assert batch is not None
