@@ -88,7 +88,7 @@ def test_mot_folders_per_camera_and_combined(tmp_path, runner):
     assert values["combined"]["idf1"] == pytest.approx(0.75)
     assert values["combined"]["mota"] == pytest.approx(7 / 8)
     table = runner.invoke(app, args[:-1], env={"COLUMNS": "160"})
-    assert table.exit_code == 0 and "COMBINED" in table.stdout and "c2" in table.stdout
+    assert table.exit_code == 0 and "\n│ all " in table.stdout and "c2" in table.stdout
 
 
 def test_mot_single_file_pair_and_malformed(tmp_path, runner):
