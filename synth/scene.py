@@ -2,7 +2,7 @@
 
 Folder layout (all frame ids 1-based; frame k of every camera shows time (k - 1) / fps):
 
-    scene.json                  what the scene is: seed, preset, full config, counts, files
+    scene.json                  what the scene is: status, seed, preset, full config, counts, files
     camNN.mp4                   one video per camera
     calibration/camNN.json      intrinsics, extrinsics, image<->ground homographies
     roi/camNN.jpg               region of interest (white = road and sidewalk)
@@ -33,7 +33,7 @@ import yaml
 from tqdm import tqdm
 
 from synth.camera_worker import CameraJob, CameraOutput, render_camera
-from synth.config import VEHICLE_TYPES, SceneConfig
+from synth.config import VEHICLE_TYPES, ConfigError, SceneConfig
 from synth.contact_sheet import annotate, write_contact_sheet
 from synth.groundtruth import GroundTruthBoxes, multi_camera_ids, write_aicity, write_mot
 from synth.reid_export import finish_reid_set, split_identities
@@ -48,11 +48,33 @@ class SceneExistsError(ValueError):
     """The output folder already holds files."""
 
 
+def _check_video_codec(cfg: SceneConfig, out_dir: Path) -> None:
+    """Fail before any rendering when this OpenCV build cannot write the configured FourCC."""
+    probe = out_dir / ".codec_probe.mp4"
+    writer = cv2.VideoWriter(
+        str(probe), cv2.VideoWriter_fourcc(*cfg.output.video_fourcc), cfg.fps, cfg.image_size
+    )
+    ok = writer.isOpened()
+    writer.release()
+    probe.unlink(missing_ok=True)
+    if not ok:
+        raise ConfigError(
+            f"OpenCV cannot write videos with output.video_fourcc={cfg.output.video_fourcc!r}; "
+            "use a codec this OpenCV build has (mp4v always works)"
+        )
+
+
 def _prepare(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and any(out_dir.iterdir()):
         if not force:
             raise SceneExistsError(
                 f"{out_dir} is not empty; choose another --out or pass --force to replace it"
+            )
+        # --force replaces a scene, never an arbitrary folder that happens to be named by mistake.
+        if not (out_dir / "scene.json").is_file():
+            raise SceneExistsError(
+                f"{out_dir} is not empty and holds no scene.json, so it is not a crosscam scene; "
+                "refusing to delete it even with --force: choose another --out"
             )
         shutil.rmtree(out_dir)
     for sub in ("calibration", "roi", "gt", "mot"):
@@ -107,6 +129,11 @@ def generate_scene(
     started = time.perf_counter()
     out_dir = Path(out_dir)
     _prepare(out_dir, force)
+    # Written first so that an interrupted run still leaves a folder recognisable (and replaceable) as a
+    # scene; the complete record replaces it at the end.
+    stub = {"format": SCENE_FORMAT, "status": "incomplete", "preset": cfg.preset, "seed": cfg.seed}
+    (out_dir / "scene.json").write_text(json.dumps(stub, indent=2))
+    _check_video_codec(cfg, out_dir)
     network = RoadNetwork(cfg.roads)
     traffic = simulate(cfg, network, progress=progress)
     occluders, lights = place_scenery(cfg, network)
@@ -146,6 +173,7 @@ def generate_scene(
     per_camera = {o.name: len(np.unique(o.boxes.vehicle_id)) for o in outputs}
     record = {
         "format": SCENE_FORMAT,
+        "status": "complete",
         "preset": cfg.preset,
         "seed": cfg.seed,
         "time_sync": "frame k (1-based) of every camera shows time (k - 1) / fps seconds",

@@ -22,7 +22,7 @@ def _rows(path: Path) -> np.ndarray:
 
 def test_scene_folder_layout(smoke_scene: Path) -> None:
     record = json.loads((smoke_scene / "scene.json").read_text())
-    assert record["preset"] == "default" and record["seed"] == 3
+    assert record["preset"] == "default" and record["seed"] == 3 and record["status"] == "complete"
     n = record["counts"]["frames_per_camera"]
     assert n == 40
     for cam in record["cameras"]:

@@ -40,3 +40,26 @@ def test_non_empty_out_needs_force(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(tmp_path), "--smoke"])
     assert result.exit_code == 2 and "--force" in result.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_unsupported_video_codec_fails_before_rendering(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["synth", "--out", str(tmp_path / "x"), "--smoke", "--set", "output.video_fourcc=ZZZZ"]
+    )
+    assert result.exit_code == 2
+    assert "output.video_fourcc='ZZZZ'" in result.stderr and "mp4v" in result.stderr
+    assert not list((tmp_path / "x").glob("*.mp4"))
+
+
+def test_out_that_is_a_file_is_explained(tmp_path: Path) -> None:
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    result = runner.invoke(app, ["synth", "--out", str(target), "--smoke", "--force"])
+    assert result.exit_code == 2 and "error:" in result.stderr and "Traceback" not in result.output
+
+
+def test_force_never_deletes_a_folder_that_is_not_a_scene(tmp_path: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("precious")
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path), "--smoke", "--force"])
+    assert result.exit_code == 2 and "not a crosscam scene" in result.stderr
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
