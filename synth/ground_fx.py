@@ -73,13 +73,11 @@ def cast_shadows(
     for pts in project_ground(camera, contact):
         if pts is not None:
             cv2.fillConvexPoly(mask, pts, contact_level, cv2.LINE_AA, SHIFT)
-    box = _nonzero_box(mask, int(3 * SHADOW_BLUR_SIGMA_PX) + 1)
-    if box is None:
+    blurred = _blurred_region(mask, SHADOW_BLUR_SIGMA_PX)
+    if blurred is None:
         return
-    x0, y0, x1, y1 = box
-    soft = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), SHADOW_BLUR_SIGMA_PX)
-    keep = cv2.cvtColor(255 - soft, cv2.COLOR_GRAY2BGR)
-    image[y0:y1, x0:x1] = cv2.multiply(image[y0:y1, x0:x1], keep, scale=1.0 / 255.0)
+    region, soft = blurred
+    image[region] = cv2.multiply(image[region], 255 - soft, scale=1.0 / 255.0)
 
 
 def headlight_beams(
@@ -103,12 +101,11 @@ def headlight_beams(
         for pts in project_ground(camera, polys):
             if pts is not None:
                 cv2.fillConvexPoly(layer, pts, level, cv2.LINE_AA, SHIFT)
-    box = _nonzero_box(layer, int(3 * BEAM_BLUR_SIGMA_PX) + 1)
-    if box is None:
+    blurred = _blurred_region(layer, BEAM_BLUR_SIGMA_PX)
+    if blurred is None:
         return
-    x0, y0, x1, y1 = box
-    soft = cv2.cvtColor(cv2.GaussianBlur(layer[y0:y1, x0:x1], (0, 0), BEAM_BLUR_SIGMA_PX), cv2.COLOR_GRAY2BGR)
-    roi = image[y0:y1, x0:x1]
+    region, soft = blurred
+    roi = image[region]
     # ground * (1 + gain * beam), in saturating uint8 arithmetic
     roi[:] = cv2.add(roi, cv2.multiply(roi, soft, scale=BEAM_GAIN / 255.0))
 
@@ -117,6 +114,17 @@ def _hull8(pts: np.ndarray) -> np.ndarray:
     """Convex hull of 8 ground points (8, 2), as a polygon padded to 8 vertices by repeating the last."""
     hull = cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
     return np.concatenate([hull, np.repeat(hull[-1:], 8 - len(hull), axis=0)])
+
+
+def _blurred_region(layer: np.ndarray, sigma_px: float) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """Gaussian-blur the part of a (H, W) uint8 layer that the blur can reach: (the image region it covers,
+    the blurred layer there as (h, w, 3) uint8 BGR), or None when the layer is empty."""
+    box = _nonzero_box(layer, int(3 * sigma_px) + 1)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    soft = cv2.GaussianBlur(layer[y0:y1, x0:x1], (0, 0), sigma_px)
+    return (slice(y0, y1), slice(x0, x1)), cv2.cvtColor(soft, cv2.COLOR_GRAY2BGR)
 
 
 def _nonzero_box(layer: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
