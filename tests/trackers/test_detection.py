@@ -1,0 +1,130 @@
+"""The YOLO detector wrapper: config contract, clear errors for bad weights, real detections, ONNX parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from trackers.detection import DEFAULT_CONFIG, DetectorConfig, DetectorError, YoloDetector
+from trackers.types import Frame
+
+SHIPPED = DetectorConfig.from_yaml().weights
+needs_weights = pytest.mark.skipif(
+    not SHIPPED.is_file(), reason=f"{SHIPPED} not trained yet (crosscam train detector)"
+)
+
+
+def test_shipped_yaml_sets_every_key_and_every_key_is_documented() -> None:
+    keys = set(yaml.safe_load(DEFAULT_CONFIG.read_text()))
+    assert keys == set(DetectorConfig.model_fields)
+    assert all(f.description for f in DetectorConfig.model_fields.values())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("missing.pt", None, "do not exist"),
+        ("model.bin", b"x", "suffix '.bin'"),
+        ("corrupt.pt", b"\x00not a model" * 100, "not a readable ultralytics detection model"),
+    ],
+)
+def test_bad_weights_give_one_clear_error(
+    tmp_path: Path, name: str, content: bytes | None, needle: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DetectorError, match=needle) as err:
+        YoloDetector(DetectorConfig(weights=path))
+    assert str(path) in str(err.value)
+
+
+def test_bad_config_value_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "det.yaml"
+    cfg.write_text("weights: x.pt\nconfidence: 3\n")
+    with pytest.raises(DetectorError, match="confidence"):
+        DetectorConfig.from_yaml(cfg)
+
+
+def _frames_with_truth(scene: Path, camera: str, every: int = 8) -> list[tuple[Frame, np.ndarray]]:
+    gt = np.loadtxt(scene / "mot" / camera / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    cap = cv2.VideoCapture(str(scene / f"{camera}.mp4"))
+    out, index = [], 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        index += 1
+        if index % every == 1:
+            rows = gt[(gt[:, 0] == index) & (gt[:, 5] >= 20)]  # boxes at least 20 px tall
+            xyxy = np.column_stack([rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]])
+            out.append((Frame(camera, index, index / 10.0, image), xyxy))
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+@needs_weights
+def test_shipped_detector_finds_the_vehicles_of_an_unseen_scene(smoke_scene: Path) -> None:
+    detector = YoloDetector(DetectorConfig.from_yaml())
+    found = total = 0
+    for frame, truth in _frames_with_truth(smoke_scene, "cam01") + _frames_with_truth(smoke_scene, "cam03"):
+        det = detector.detect(frame)
+        assert det.camera_id == frame.camera_id and det.frame_index == frame.frame_index
+        total += len(truth)
+        if len(truth) and len(det):
+            found += int((_iou(truth, det.xyxy).max(axis=1) >= 0.5).sum())
+    assert total > 30
+    assert found / total >= 0.8, f"recall {found}/{total}"
+
+
+@needs_weights
+def test_onnx_export_gives_the_same_detections(smoke_scene: Path, tmp_path: Path) -> None:
+    from export.detector import export_detector
+
+    onnx = export_detector(SHIPPED, tmp_path / "det.onnx")
+    torch_det = YoloDetector(DetectorConfig.from_yaml())
+    onnx_det = YoloDetector(DetectorConfig.from_yaml(weights=onnx))
+    compared = 0
+    for frame, _ in _frames_with_truth(smoke_scene, "cam02", every=10):
+        a, b = torch_det.detect(frame), onnx_det.detect(frame)
+        confident = a.confidence > 0.5
+        if not confident.any():
+            continue
+        assert len(b), "ONNX Runtime found nothing where torch did"
+        iou = _iou(a.xyxy[confident], b.xyxy)
+        best = iou.argmax(axis=1)
+        assert (iou.max(axis=1) > 0.95).all()
+        assert np.abs(a.confidence[confident] - b.confidence[best]).max() < 0.02
+        compared += int(confident.sum())
+    assert compared > 10
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "videos").is_dir() or not list(SHARED.glob("**/yolo*.pt")),
+    reason="no COCO-trained YOLO weights in ../shared/data (none could be obtained for this project)",
+)
+def test_coco_weights_find_cars_on_real_traffic_video() -> None:
+    weights = sorted(SHARED.glob("**/yolo*.pt"))[0]
+    detector = YoloDetector(DetectorConfig(weights=weights))
+    cap = cv2.VideoCapture(str(SHARED / "videos" / "degirum" / "Traffic.mp4"))
+    cars = 0
+    for index in range(1, 31):
+        ok, image = cap.read()
+        assert ok
+        det = detector.detect(Frame("real", index, index / 30.0, image))
+        cars += sum(detector.names[int(c)] == "car" for c in det.class_id)
+    assert cars >= 30
