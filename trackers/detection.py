@@ -8,15 +8,15 @@ their own by path. Nothing is ever downloaded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
+from trackers.config import ComponentConfig
 from trackers.types import Detections, Frame
 
-DEFAULT_CONFIG = Path(__file__).parent / "configs" / "detector.yaml"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPPORTED_SUFFIXES = (".pt", ".onnx", ".engine")
 
 
@@ -24,37 +24,28 @@ class DetectorError(ValueError):
     """Weights or detector settings a user can fix."""
 
 
-class DetectorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DetectorConfig(ComponentConfig):
+    """Detector settings (``trackers/configs/detector.yaml`` holds the defaults and explains each key)."""
+
+    default_file: ClassVar[str] = "detector.yaml"
 
     weights: Path = Field(
         description="Ultralytics detection weights: .pt, or an ultralytics .onnx/.engine export."
     )
-    imgsz: int = Field(
-        416, ge=32, le=4096, description="Inference image size (px, long side); a multiple of 32."
-    )
-    confidence: float = Field(0.25, ge=0, le=1, description="Detections below this confidence are dropped.")
-    iou: float = Field(0.6, gt=0, le=1, description="IoU above which non-maximum suppression merges boxes.")
-    max_detections: int = Field(100, ge=1, description="At most this many detections per frame.")
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="auto = the first CUDA GPU if any, else CPU."
-    )
-    classes: list[int] | None = Field(None, description="Keep only these class ids (None = all).")
+    imgsz: int = Field(ge=32, le=4096, description="Inference image size (px, long side); a multiple of 32.")
+    confidence: float = Field(ge=0, le=1, description="Detections below this confidence are dropped.")
+    iou: float = Field(gt=0, le=1, description="IoU above which non-maximum suppression merges boxes.")
+    max_detections: int = Field(ge=1, description="At most this many detections per frame.")
+    device: Literal["auto", "cpu", "cuda"] = Field(description="auto = the first CUDA GPU if any, else CPU.")
+    classes: list[int] | None = Field(description="Keep only these class ids (None = all).")
 
     @classmethod
-    def from_yaml(cls, path: Path | None = None, **overrides: object) -> DetectorConfig:
-        """The shipped ``trackers/configs/detector.yaml`` (or ``path``), with keyword overrides."""
-        source = Path(path) if path else DEFAULT_CONFIG
-        data = yaml.safe_load(source.read_text()) or {}
-        weights = Path(data.get("weights", ""))
-        if not weights.is_absolute() and path is None:
-            # The shipped config names weights relative to the repository root.
-            data["weights"] = str(Path(__file__).resolve().parents[1] / weights)
-        try:
-            return cls.model_validate(data | overrides)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise DetectorError(f"invalid detector config ({source}): {problems}") from None
+    def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
+        cfg = super().from_yaml(path, **overrides)
+        if path is None and "weights" not in overrides and not cfg.weights.is_absolute():
+            # The shipped file names the shipped weights relative to the repository root.
+            cfg = cfg.model_copy(update={"weights": REPO_ROOT / cfg.weights})
+        return cfg
 
 
 def _device(choice: str) -> str:

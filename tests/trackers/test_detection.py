@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from trackers.detection import DEFAULT_CONFIG, DetectorConfig, DetectorError, YoloDetector
+from trackers.config import ConfigError
+from trackers.detection import DetectorConfig, DetectorError, YoloDetector
 from trackers.types import Frame
 
 SHIPPED = DetectorConfig.from_yaml().weights
@@ -19,7 +20,7 @@ needs_weights = pytest.mark.skipif(
 
 
 def test_shipped_yaml_sets_every_key_and_every_key_is_documented() -> None:
-    keys = set(yaml.safe_load(DEFAULT_CONFIG.read_text()))
+    keys = set(yaml.safe_load(DetectorConfig.default_path().read_text()))
     assert keys == set(DetectorConfig.model_fields)
     assert all(f.description for f in DetectorConfig.model_fields.values())
 
@@ -39,14 +40,14 @@ def test_bad_weights_give_one_clear_error(
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(DetectorError, match=needle) as err:
-        YoloDetector(DetectorConfig(weights=path))
+        YoloDetector(DetectorConfig.from_yaml(weights=path))
     assert str(path) in str(err.value)
 
 
 def test_bad_config_value_names_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "det.yaml"
-    cfg.write_text("weights: x.pt\nconfidence: 3\n")
-    with pytest.raises(DetectorError, match="confidence"):
+    cfg.write_text(DetectorConfig.default_path().read_text().replace("confidence: 0.25", "confidence: 3"))
+    with pytest.raises(ConfigError, match="confidence"):
         DetectorConfig.from_yaml(cfg)
 
 
@@ -119,7 +120,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 )
 def test_coco_weights_find_cars_on_real_traffic_video() -> None:
     weights = sorted(SHARED.glob("**/yolo*.pt"))[0]
-    detector = YoloDetector(DetectorConfig(weights=weights))
+    detector = YoloDetector(DetectorConfig.from_yaml(weights=weights))
     cap = cv2.VideoCapture(str(SHARED / "videos" / "degirum" / "Traffic.mp4"))
     cars = 0
     for index in range(1, 31):

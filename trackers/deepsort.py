@@ -1,0 +1,261 @@
+"""Single-camera tracking stage: DeepSORT (``deep-sort-realtime``) fed our boxes and embeddings.
+
+``DeepSortTracker`` is one camera's tracker with its own ID space (DESIGN.md, "How a frame flows", step 4):
+``update(Detections with embeddings) -> Tracks`` of confirmed tracks. Each track carries the row of the
+detection it was matched to this frame (``detection_index``), or -1 when it was only predicted; the index
+travels through deep-sort-realtime as the detection's ``others`` payload and comes back from
+``Track.get_det_supplementary()``, so nothing is re-matched by IoU afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
+from deep_sort_realtime.deep_sort.track import Track, TrackState
+from deep_sort_realtime.deepsort_tracker import DeepSort
+from pydantic import Field
+
+from trackers.config import ComponentConfig
+from trackers.types import Detections, Frame, Tracks
+
+NO_DETECTION = -1
+
+
+class DeepSortConfig(ComponentConfig):
+    """DeepSORT settings (``trackers/configs/deepsort.yaml`` holds the defaults and explains each key)."""
+
+    default_file: ClassVar[str] = "deepsort.yaml"
+
+    # Passed to deep_sort_realtime.deepsort_tracker.DeepSort (same names).
+    max_iou_distance: float = Field(
+        gt=0, le=1, description="IoU stage gate: pairs with 1 - IoU above this are never matched (0..1)."
+    )
+    max_age: int = Field(ge=1, description="Frames a confirmed track survives without a detection.")
+    n_init: int = Field(ge=1, description="Consecutive detections (frames) before a track is confirmed.")
+    nms_max_overlap: float = Field(
+        gt=0,
+        le=1,
+        description="DeepSORT's own NMS: overlap (intersection / area) above which the "
+        "lower-confidence box is dropped; 1.0 = off.",
+    )
+    max_cosine_distance: float = Field(
+        gt=0,
+        le=2,
+        description="Appearance gate: cosine distance above which a detection cannot join a track.",
+    )
+    nn_budget: int = Field(
+        ge=1, description="Embeddings kept per track for appearance matching (memory bound)."
+    )
+    gating_only_position: bool = Field(
+        description="Kalman gate on box centre only (true) or on centre, aspect ratio and height (false)."
+    )
+    # Used by the adapter.
+    min_confidence: float = Field(ge=0, le=1, description="Detections below this confidence are not tracked.")
+    max_predicted_frames: int = Field(
+        ge=0,
+        description="Frames a confirmed track is still reported (predicted box, detection_index -1) "
+        "after its last detection; 0 = report only tracks matched this frame.",
+    )
+    report_detection_box: bool = Field(
+        description="Matched tracks report their detection's box (true) or the Kalman-filtered box (false)."
+    )
+
+    def deepsort_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``DeepSort`` that this config sets."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name not in ADAPTER_KEYS}
+
+
+class _Track(Track):
+    """deep-sort-realtime's Track, confirmed at birth when n_init <= 1 (the library confirms only on an
+    update, so n_init = 1 would otherwise behave like 2)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.hits >= self._n_init:
+            self.state = TrackState.Confirmed
+
+
+class _KalmanFilter(KalmanFilter):
+    """deep-sort-realtime's Kalman filter with the gating distance solved by numpy.
+
+    The library calls ``scipy.linalg.solve_triangular``, which OpenBLAS runs as a threaded trsm: 0.25-2 ms
+    per 4x4 solve on a busy 2-core machine (OpenBLAS issue #536), against ~5 us here, and it runs once per
+    confirmed track per frame. The result is the same squared Mahalanobis distance.
+    """
+
+    def gating_distance(
+        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, only_position: bool = False
+    ) -> np.ndarray:
+        """mean: (8,), covariance: (8, 8) track state; measurements: (N, 4) xyah -> (N,) squared distance."""
+        mean, covariance = self.project(mean, covariance)
+        if only_position:
+            mean, covariance, measurements = mean[:2], covariance[:2, :2], measurements[:, :2]
+        z = np.linalg.solve(np.linalg.cholesky(covariance), (measurements - mean).T)
+        return np.sum(z * z, axis=0)
+
+
+# Config keys the adapter uses itself; every other key is a DeepSort constructor argument.
+ADAPTER_KEYS = frozenset({"min_confidence", "max_predicted_frames", "report_detection_box"})
+# DeepSort arguments the adapter fixes: we pass embeddings (no built-in embedder, so its weights, device,
+# precision and colour order do not apply), axis-aligned boxes (not polygons), and integer ids (`today`
+# would prefix ids with a date and restart them at midnight); tracks are our `_Track` (a hook, not a copy).
+FIXED_ARGUMENTS: dict[str, Any] = {
+    "embedder": None,
+    "half": False,
+    "bgr": True,
+    "embedder_gpu": False,
+    "embedder_model_name": None,
+    "embedder_wts": None,
+    "polygon": False,
+    "today": None,
+    "override_track_class": _Track,
+}
+
+
+class DeepSortTracker:
+    """One camera's DeepSORT tracker; ids are ints from 1, allocated per instance as tracks are confirmed.
+
+    ``update`` must see the frames of one camera in increasing ``frame_index`` order; a gap of k missing
+    frames (dropped by the reader) is replayed as k frames without detections, so the Kalman filter
+    predicts across it and track ages stay in frames.
+    """
+
+    def __init__(self, config: DeepSortConfig | None = None, camera_id: str | None = None) -> None:
+        self.config = config if config is not None else DeepSortConfig.from_yaml()
+        self._fixed_camera_id = camera_id
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track; the next confirmed track gets id 1 again."""
+        self._deepsort = DeepSort(**self.config.deepsort_kwargs(), **FIXED_ARGUMENTS)
+        self._deepsort.tracker.kf = _KalmanFilter()  # a hook: only the gating distance changes
+        self._public_ids: dict[str, int] = {}  # deep-sort-realtime's (string) id -> our id
+        self._next_id = 1
+        self._camera_id = self._fixed_camera_id
+        self._last_frame_index: int | None = None
+        self._dim: int | None = None
+
+    @property
+    def camera_id(self) -> str | None:
+        """The camera this tracker follows (bound at the first update unless given)."""
+        return self._camera_id
+
+    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
+        """Advance one frame. detections: N boxes (xyxy px) with embeddings (N, D); frame: optional, only
+        checked to belong to the same camera and frame. Returns the M confirmed tracks to report."""
+        self._check(detections, frame)
+        self._replay_gap(detections.frame_index)
+        keep = self._trackable(detections)
+        xyxy = detections.xyxy[keep].astype(np.float64)
+        ltwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+        raw = [
+            (box, float(conf), int(cls))
+            for box, conf, cls in zip(
+                ltwh.tolist(), detections.confidence[keep], detections.class_id[keep], strict=True
+            )
+        ]
+        embeds = [] if detections.embeddings is None else list(detections.embeddings[keep])
+        # The row of each detection rides along as deep-sort-realtime's per-detection `others` payload.
+        ds_tracks = self._step(raw, embeds, keep.tolist())
+        self._last_frame_index = detections.frame_index
+        return self._report(ds_tracks, detections)
+
+    def _check(self, detections: Detections, frame: Frame | None) -> None:
+        if len(detections) and detections.embeddings is None:
+            raise ValueError(
+                f"DeepSortTracker.update needs detections with embeddings ({detections.camera_id} frame "
+                f"{detections.frame_index} has none); run trackers.appearance.embed_detections first"
+            )
+        if detections.embeddings is not None and len(detections):
+            dim = detections.embeddings.shape[1]
+            if self._dim is not None and dim != self._dim:
+                raise ValueError(
+                    f"embeddings of {detections.camera_id} frame {detections.frame_index} have {dim} "
+                    f"dimensions, earlier frames had {self._dim}; use one embedder per tracker"
+                )
+            self._dim = dim
+        if self._camera_id is None:
+            self._camera_id = detections.camera_id
+        elif detections.camera_id != self._camera_id:
+            raise ValueError(
+                f"this tracker follows camera {self._camera_id!r}, got detections of "
+                f"{detections.camera_id!r}; use one DeepSortTracker per camera"
+            )
+        if frame is not None and (frame.camera_id, frame.frame_index) != (
+            detections.camera_id,
+            detections.frame_index,
+        ):
+            raise ValueError(
+                f"frame {frame.camera_id} #{frame.frame_index} does not match detections "
+                f"{detections.camera_id} #{detections.frame_index}"
+            )
+        if self._last_frame_index is not None and detections.frame_index <= self._last_frame_index:
+            raise ValueError(
+                f"{detections.camera_id}: frame {detections.frame_index} after frame "
+                f"{self._last_frame_index}; frames must come in increasing order (call reset() when a "
+                "stream restarts)"
+            )
+
+    def _replay_gap(self, frame_index: int) -> None:
+        if self._last_frame_index is None:
+            return
+        # Beyond max_age + 1 empty frames every track is gone anyway.
+        missing = min(frame_index - self._last_frame_index - 1, self.config.max_age + 1)
+        for _ in range(missing):
+            self._step([], [], [])
+
+    def _step(self, raw: list, embeds: list, rows: list[int]) -> list[Track]:
+        """One deep-sort-realtime update; forgets the public ids of the tracks it deleted."""
+        ds_tracks = self._deepsort.update_tracks(raw, embeds=embeds, others=rows)
+        for gone in self._deepsort.tracker.del_tracks_ids:
+            self._public_ids.pop(gone, None)
+        return ds_tracks
+
+    def _trackable(self, detections: Detections) -> np.ndarray:
+        """Rows to track: confident enough and of positive size.
+
+        deep-sort-realtime silently drops zero-size boxes *without* dropping their embeddings, which would
+        shift every later embedding by one, so they are removed here first.
+        """
+        size = detections.xyxy[:, 2:] - detections.xyxy[:, :2]
+        ok = (detections.confidence >= self.config.min_confidence) & (size > 0).all(axis=1)
+        return np.flatnonzero(ok)
+
+    def _report(self, ds_tracks: list[Track], detections: Detections) -> Tracks:
+        ids, boxes, rows = [], [], []
+        for track in ds_tracks:
+            if not track.is_confirmed() or track.time_since_update > self.config.max_predicted_frames:
+                continue
+            row = track.get_det_supplementary()  # None unless a detection was matched this frame
+            row = NO_DETECTION if row is None else int(row)
+            if row != NO_DETECTION and self.config.report_detection_box:
+                box = detections.xyxy[row]
+            else:
+                box = track.to_ltrb()
+            ids.append(self._public_id(track.track_id))
+            boxes.append(box)
+            rows.append(row)
+        if not ids:
+            return Tracks.empty(detections.camera_id, detections.frame_index)
+        order = np.argsort(ids)
+        return Tracks(
+            detections.camera_id,
+            detections.frame_index,
+            np.asarray(ids)[order],
+            np.asarray(boxes, dtype=np.float32).reshape(-1, 4)[order],
+            np.asarray(rows)[order],
+        )
+
+    def _public_id(self, internal_id: str) -> int:
+        """Our id of a confirmed track: 1, 2, ... in order of confirmation (tentative tracks that die
+        would leave gaps in deep-sort-realtime's own counter)."""
+        public = self._public_ids.get(internal_id)
+        if public is None:
+            public = self._public_ids[internal_id] = self._next_id
+            self._next_id += 1
+        return public
+
+
+__all__ = ["ADAPTER_KEYS", "FIXED_ARGUMENTS", "NO_DETECTION", "DeepSortConfig", "DeepSortTracker"]
