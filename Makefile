@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv clean system-deps
 
 venv: $(STAMP)
 
@@ -23,7 +23,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/crosscam demo --out $(DEMO_DIR)
 
-test: $(STAMP)
+# System programs the tests use (ffmpeg, a real RTSP server); installs only what is missing.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -32,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth_presets.py --presets default hard night
+	$(BIN)/python bench/sct.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache
