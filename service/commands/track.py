@@ -1,4 +1,8 @@
-"""``crosscam track``: detect and track the vehicles of one camera, written as MOTChallenge rows."""
+"""``crosscam track``: detect and track the vehicles of one or more cameras, written as MOTChallenge rows.
+
+Each camera runs in its own worker; a camera that fails while running stops alone and is reported, the
+others finish and their results are written.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,23 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from service.commands.errors import user_errors
 
+PARTIAL_FAILURE_EXIT = 1
+
 
 def track(
-    video: Annotated[str, typer.Option(help="A video file, or an rtsp:// URL.")],
-    out: Annotated[
-        Path, typer.Option(help="MOTChallenge result file to write (frame,id,x,y,w,h,conf,-1,-1,-1).")
+    video: Annotated[
+        list[str], typer.Option(help="A video file or rtsp:// URL; repeat for several cameras.")
     ],
-    camera_id: Annotated[str | None, typer.Option(help="Camera id (default: the video's file name).")] = None,
+    out: Annotated[
+        Path, typer.Option(help="Result file for one camera; a folder (one <camera>.txt each) for several.")
+    ],
+    camera_id: Annotated[
+        list[str] | None, typer.Option(help="Camera ids, one per --video (default: the file names).")
+    ] = None,
     weights: Annotated[
         Path | None, typer.Option(help="Detector weights (default: the shipped model).")
     ] = None,
@@ -33,10 +44,9 @@ def track(
         bool, typer.Option(help="Also write tracks that were only predicted (no detection) in a frame.")
     ] = False,
 ) -> None:
-    """Run detection -> appearance -> DeepSORT over one camera and write its tracks."""
-    from itertools import islice
-
+    """Run detection -> appearance -> DeepSORT over each camera and write its tracks (MOTChallenge format)."""
     from service.ingest import SourceConfig, SourceError, open_source
+    from service.workers import CameraWorker, run_workers
     from trackers.appearance import ColourHogEmbedder
     from trackers.config import ConfigError
     from trackers.deepsort import DeepSortConfig, DeepSortTracker
@@ -45,20 +55,45 @@ def track(
     from trackers.pipeline import CameraPipeline, tracks_to_mot
 
     with user_errors(SourceError, DetectorError, ConfigError):
-        # The source first: a wrong path or URL is reported before seconds go into loading a model.
-        source = open_source(SourceConfig(camera_id=camera_id or Path(video).stem, url=video))
-        overrides = {"weights": weights} if weights else {}
-        detector = YoloDetector(DetectorConfig.from_yaml(detector_config, **overrides))
-        tracker = DeepSortTracker(DeepSortConfig.from_yaml(tracker_config))
-        pipeline = CameraPipeline(detector, ColourHogEmbedder(), tracker)
-        with source:
-            history = [(d, t) for _, d, t in pipeline.run(islice(source.frames(), max_frames))]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        rows = tracks_to_mot(history, include_predicted)
-        write_mot(out, rows)
-    ms = pipeline.times.mean_ms()
-    total = sum(ms.values())
-    Console().print(
-        f"{out}: {len(history)} frames, {len(set(rows.obj_id.tolist()))} tracks, {len(rows)} boxes; "
-        f"ms/frame {ms} -> {1000 / max(total, 1e-9):.1f} frames/s"
-    )
+        ids = camera_id or [Path(v).stem for v in video]
+        if len(ids) != len(video) or len(set(ids)) != len(ids):
+            raise ConfigError(f"give one distinct --camera-id per --video; got {ids} for {len(video)} videos")
+        # Everything that can be checked before starting is checked now, in one line each: source URLs and
+        # files, then the configs and weights (a wrong path should not cost seconds of model loading first).
+        sources = {
+            cam: open_source(SourceConfig(camera_id=cam, url=url))
+            for cam, url in zip(ids, video, strict=True)
+        }
+        det_cfg = DetectorConfig.from_yaml(detector_config, **({"weights": weights} if weights else {}))
+        trk_cfg = DeepSortConfig.from_yaml(tracker_config)
+        YoloDetector(det_cfg)  # fail fast on bad weights; each worker then loads its own copy
+
+        def pipeline() -> CameraPipeline:
+            return CameraPipeline(YoloDetector(det_cfg), ColourHogEmbedder(), DeepSortTracker(trk_cfg))
+
+        workers = [
+            CameraWorker(cam, lambda s=source: s, pipeline, max_frames) for cam, source in sources.items()
+        ]
+        statuses = run_workers(workers)
+        targets = {ids[0]: out} if len(ids) == 1 else {cam: out / f"{cam}.txt" for cam in ids}
+        table = Table(title="tracking")
+        for column in ("camera", "state", "frames", "tracks", "frames/s", "result / error"):
+            table.add_column(column)
+        for worker, status in zip(workers, statuses, strict=True):
+            rows = tracks_to_mot(worker.history, include_predicted)
+            if status.state == "finished":
+                targets[status.camera_id].parent.mkdir(parents=True, exist_ok=True)
+                write_mot(targets[status.camera_id], rows)
+            ms = worker.pipeline.times.mean_ms() if worker.pipeline else {}
+            fps = f"{1000 / sum(ms.values()):.1f}" if ms and sum(ms.values()) > 0 else "-"
+            table.add_row(
+                status.camera_id,
+                status.state,
+                str(status.frames),
+                str(len(set(rows.obj_id.tolist()))),
+                fps,
+                str(targets[status.camera_id]) if status.state == "finished" else str(status.error),
+            )
+    Console().print(table)
+    if any(s.state != "finished" for s in statuses):
+        raise typer.Exit(PARTIAL_FAILURE_EXIT)
