@@ -1,6 +1,6 @@
 """Benchmark: single-camera tracking on a synthetic scene, ours against ultralytics' own trackers.
 
-    .venv/bin/python bench/sct.py [--scene runs/bench/sct/scene] [--seed 0] [--frames N] [--threads 2]
+    .venv/bin/python bench/sct.py [--scene runs/bench/sct/scene] [--seed 0] [--frames N] [--threads 2] [--weights W]
 
 Per camera, in one run on the same videos and the same detector weights: crosscam's pipeline (YOLO ->
 ColourHog embedder -> DeepSORT) and ultralytics ``model.track()`` with ``botsort.yaml`` and
@@ -99,6 +99,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=None, help="only the first N frames of each camera")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the machine has 2 cores)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/sct"))
+    parser.add_argument(
+        "--weights", type=Path, default=None, help="detector weights (default: the shipped model)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_scene_config("default", seed=args.seed)
@@ -106,7 +109,7 @@ def main() -> None:
         "config"
     ) != cfg.model_dump(mode="json"):
         generate_scene(cfg, args.scene, force=True)
-    det_cfg = DetectorConfig.from_yaml()
+    det_cfg = DetectorConfig.from_yaml(**({"weights": args.weights} if args.weights else {}))
     results: dict[str, dict] = {}
     for cam in cfg.cameras:
         video = args.scene / f"{cam.name}.mp4"
@@ -176,7 +179,7 @@ def _print(summary: dict) -> None:
                 str(r["fps"]),
                 ms,
             )
-    Console().print(table)
+    Console(width=150).print(table)  # wide: one line per tracker, also when piped to a file
 
 
 if __name__ == "__main__":
