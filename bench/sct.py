@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synth.config import load_scene_config
-from synth.scene import generate_scene
+from synth.scene import generate_scene, scene_matches
 from trackers.appearance import ColourHogEmbedder
 from trackers.deepsort import DeepSortConfig, DeepSortTracker
 from trackers.detection import DetectorConfig, YoloDetector
@@ -105,9 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_scene_config("default", seed=args.seed)
-    if not (args.scene / "scene.json").is_file() or json.loads((args.scene / "scene.json").read_text()).get(
-        "config"
-    ) != cfg.model_dump(mode="json"):
+    if not scene_matches(args.scene, cfg):
         generate_scene(cfg, args.scene, force=True)
     det_cfg = DetectorConfig.from_yaml(**({"weights": args.weights} if args.weights else {}))
     results: dict[str, dict] = {}

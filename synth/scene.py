@@ -48,6 +48,17 @@ class SceneExistsError(ValueError):
     """The output folder already holds files."""
 
 
+def scene_matches(scene_dir: Path, cfg: SceneConfig) -> bool:
+    """True when ``scene_dir`` holds a complete scene made from exactly ``cfg``, so it can be reused as is."""
+    record = Path(scene_dir) / "scene.json"
+    if not record.is_file():
+        return False
+    try:
+        return json.loads(record.read_text()).get("config") == cfg.model_dump(mode="json")
+    except json.JSONDecodeError:
+        return False  # an interrupted or damaged record: regenerate
+
+
 def _check_video_codec(cfg: SceneConfig, out_dir: Path) -> None:
     """Fail before any rendering when this OpenCV build cannot write the configured FourCC."""
     probe = out_dir / ".codec_probe.mp4"

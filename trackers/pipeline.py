@@ -87,9 +87,9 @@ def tracks_to_mot(history: Iterable[tuple[Detections, Tracks]], include_predicte
         ids.append(tracks.track_id[keep])
         xyxy = tracks.xyxy[keep].astype(np.float64)
         boxes.append(np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]))
-        confs.append(
-            np.where(idx >= 0, detections.confidence[np.maximum(idx, 0)] if len(detections) else 1.0, 1.0)
-        )
+        conf = np.ones(len(idx))  # a predicted-only row has no detection to take a confidence from
+        conf[idx >= 0] = detections.confidence[idx[idx >= 0]]
+        confs.append(conf)
     if not frames:
         return MOTBoxes.empty()
     return MOTBoxes(np.concatenate(frames), np.concatenate(ids), np.concatenate(boxes), np.concatenate(confs))

@@ -15,20 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from service.commands.errors import user_errors
-from synth.config import ConfigError, SceneConfig, load_scene_config
-from synth.scene import generate_scene
+from synth.config import ConfigError, load_scene_config
+from synth.scene import generate_scene, scene_matches
 from trackers.metrics import FormatError, read_mtmc, score_mtmc
-
-
-def _existing_scene(scene_dir: Path, cfg: SceneConfig) -> bool:
-    """True when scene_dir already holds a finished scene made from exactly this config."""
-    record = scene_dir / "scene.json"
-    if not record.exists():
-        return False
-    try:
-        return json.loads(record.read_text()).get("config") == cfg.model_dump(mode="json")
-    except json.JSONDecodeError:
-        return False
 
 
 def demo(
@@ -44,7 +33,7 @@ def demo(
     scene_dir = out / "scene"
     with user_errors(ConfigError, FormatError):
         cfg = load_scene_config(preset, seed=seed, smoke=smoke)
-        if _existing_scene(scene_dir, cfg):
+        if scene_matches(scene_dir, cfg):
             console.print(f"reusing the scene in {scene_dir} (same config)")
         else:
             console.print(f"generating the {preset} scene (seed {seed}) into {scene_dir} ...")

@@ -66,13 +66,15 @@ def track(
         }
         det_cfg = DetectorConfig.from_yaml(detector_config, **({"weights": weights} if weights else {}))
         trk_cfg = DeepSortConfig.from_yaml(tracker_config)
-        YoloDetector(det_cfg)  # fail fast on bad weights; each worker then loads its own copy
-
-        def pipeline() -> CameraPipeline:
-            return CameraPipeline(YoloDetector(det_cfg), ColourHogEmbedder(), DeepSortTracker(trk_cfg))
-
+        # Built here, before any camera starts, so bad weights fail at once; each camera gets its own detector
+        # (ultralytics models are not safe to share between threads) and its own tracker (its own id space).
+        pipelines = {
+            cam: CameraPipeline(YoloDetector(det_cfg), ColourHogEmbedder(), DeepSortTracker(trk_cfg))
+            for cam in sources
+        }
         workers = [
-            CameraWorker(cam, lambda s=source: s, pipeline, max_frames) for cam, source in sources.items()
+            CameraWorker(cam, lambda s=source: s, lambda p=pipelines[cam]: p, max_frames)
+            for cam, source in sources.items()
         ]
         statuses = run_workers(workers)
         targets = {ids[0]: out} if len(ids) == 1 else {cam: out / f"{cam}.txt" for cam in ids}

@@ -11,6 +11,7 @@ import yaml
 
 from trackers.config import ConfigError
 from trackers.detection import DetectorConfig, DetectorError, YoloDetector
+from trackers.metrics.mot import iou_matrix
 from trackers.types import Frame
 
 SHIPPED = DetectorConfig.from_yaml().weights
@@ -67,12 +68,11 @@ def _frames_with_truth(scene: Path, camera: str, every: int = 8) -> list[tuple[F
     return out
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+def _iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    def xywh(x: np.ndarray) -> np.ndarray:
+        return np.column_stack([x[:, :2], x[:, 2:] - x[:, :2]])
+
+    return iou_matrix(xywh(a_xyxy), xywh(b_xyxy))
 
 
 @needs_weights
