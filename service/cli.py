@@ -7,6 +7,7 @@ import typer
 from service.commands.demo import demo
 from service.commands.eval import app as eval_app
 from service.commands.export import app as export_app
+from service.commands.reid import app as reid_app
 from service.commands.synth import synth
 from service.commands.track import track
 from service.commands.train import app as train_app
@@ -24,6 +25,7 @@ app.command()(track)
 app.add_typer(eval_app, name="eval", help="Score tracking results (AI City MTMC, MOTChallenge).")
 app.add_typer(train_app, name="train", help="Train the models crosscam ships.")
 app.add_typer(export_app, name="export", help="Export models to ONNX or TensorRT.")
+app.add_typer(reid_app, name="reid", help="Train and evaluate the Re-ID embedder (METHOD.md).")
 
 if __name__ == "__main__":
     app()

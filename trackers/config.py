@@ -1,83 +1,20 @@
-"""Typed configuration of pipeline components, each loaded from one commented YAML file.
-
-A component's YAML under ``trackers/configs/`` is the single source of its default values (the model's
-fields have no defaults of their own), so the file a user reads is the file that runs. Every problem with a
-file becomes one ``ConfigError`` line that names the file and the key.
-"""
+"""Component configs of the per-frame pipeline: the typed-YAML base pointed at ``trackers/configs/``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from export.config import ComponentConfig as _BaseConfig
+from export.config import ConfigError, read_yaml_mapping
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
-class ConfigError(ValueError):
-    """A component configuration that cannot be used; the message names the file, the key and the fix."""
+class ComponentConfig(_BaseConfig):
+    """Base of the pipeline's component configs; their shipped YAML lies in ``trackers/configs/``."""
 
-
-class ComponentConfig(BaseModel):
-    """Base of component configs: unknown keys are errors, values are validated, instances are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # File name of the shipped default under CONFIG_DIR; set by each subclass.
-    default_file: ClassVar[str]
-
-    @classmethod
-    def default_path(cls) -> Path:
-        return CONFIG_DIR / cls.default_file
-
-    @classmethod
-    def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
-        """Load ``path`` (default: the shipped file), apply keyword ``overrides``, validate.
-
-        Raises ConfigError naming the file and the first bad key(s).
-        """
-        source = Path(path) if path is not None else cls.default_path()
-        data = read_yaml_mapping(source)
-        data.update(overrides)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"{source}: {_describe(cls, exc)}") from None
-
-
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """The top-level mapping of a YAML file (an empty file is an empty mapping)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file; pass the path of an existing YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of key: value lines, got {type(data).__name__}")
-    return data
-
-
-def _describe(cls: type[BaseModel], exc: ValidationError) -> str:
-    known = ", ".join(cls.model_fields)
-    problems = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r} (known keys: {known})")
-        elif err["type"] == "missing":
-            problems.append(f"key {key!r} is missing")
-        else:
-            problems.append(f"key {key!r}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(problems)
+    config_dir: ClassVar[Path] = CONFIG_DIR
 
 
 __all__ = ["CONFIG_DIR", "ComponentConfig", "ConfigError", "read_yaml_mapping"]

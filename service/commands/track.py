@@ -40,21 +40,28 @@ def track(
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many frames (live streams).")
     ] = None,
+    embedder: Annotated[
+        str, typer.Option(help="Appearance model: reid (the trained Re-ID model) or colourhog (stand-in).")
+    ] = "colourhog",
+    reid_weights: Annotated[
+        Path | None, typer.Option(help="Re-ID checkpoint for --embedder reid (default: the shipped model).")
+    ] = None,
     include_predicted: Annotated[
         bool, typer.Option(help="Also write tracks that were only predicted (no detection) in a frame.")
     ] = False,
 ) -> None:
     """Run detection -> appearance -> DeepSORT over each camera and write its tracks (MOTChallenge format)."""
+    from models.reid.checkpoint import CheckpointError
+    from service.embedders import EMBEDDER_KINDS, build_embedder
     from service.ingest import SourceConfig, SourceError, open_source
     from service.workers import CameraWorker, run_workers
-    from trackers.appearance import ColourHogEmbedder
     from trackers.config import ConfigError
     from trackers.deepsort import DeepSortConfig, DeepSortTracker
     from trackers.detection import DetectorConfig, DetectorError, YoloDetector
     from trackers.metrics import write_mot
     from trackers.pipeline import CameraPipeline, tracks_to_mot
 
-    with user_errors(SourceError, DetectorError, ConfigError):
+    with user_errors(SourceError, DetectorError, ConfigError, CheckpointError):
         ids = camera_id or [Path(v).stem for v in video]
         if len(ids) != len(video) or len(set(ids)) != len(ids):
             raise ConfigError(f"give one distinct --camera-id per --video; got {ids} for {len(video)} videos")
@@ -66,10 +73,14 @@ def track(
         }
         det_cfg = DetectorConfig.from_yaml(detector_config, **({"weights": weights} if weights else {}))
         trk_cfg = DeepSortConfig.from_yaml(tracker_config)
+        if embedder not in EMBEDDER_KINDS:
+            raise ConfigError(f"--embedder {embedder!r} is not one of {', '.join(EMBEDDER_KINDS)}")
+        # One embedder for all cameras: inference-only, so camera threads can share it.
+        appearance = build_embedder(embedder, reid_weights)
         # Built here, before any camera starts, so bad weights fail at once; each camera gets its own detector
         # (ultralytics models are not safe to share between threads) and its own tracker (its own id space).
         pipelines = {
-            cam: CameraPipeline(YoloDetector(det_cfg), ColourHogEmbedder(), DeepSortTracker(trk_cfg))
+            cam: CameraPipeline(YoloDetector(det_cfg), appearance, DeepSortTracker(trk_cfg))
             for cam in sources
         }
         workers = [
