@@ -8,8 +8,6 @@ shipped under ``models/weights/`` with a manifest: sha256, the exact command, th
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import shutil
 import time
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from models.manifest import write_manifest
 
 ARCHITECTURE = "yolov8n.yaml"  # built untrained from ultralytics' own model definition: nothing is downloaded
 CLASS_NAMES = {0: "vehicle"}
@@ -55,14 +55,6 @@ def write_data_yaml(train_scenes: list[Path], val_scenes: list[Path], out: Path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     return out
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def evaluate_detector(weights: Path, data_yaml: Path, imgsz: int, device: str = "cpu") -> dict[str, float]:
@@ -124,20 +116,18 @@ def train_detector(
     metrics = evaluate_detector(best, data_yaml, imgsz, device)
     out_weights.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out_weights)
-    manifest = {
-        "file": out_weights.name,
-        "sha256": sha256(out_weights),
-        "size_bytes": out_weights.stat().st_size,
-        "architecture": ARCHITECTURE,
-        "classes": CLASS_NAMES,
-        "imgsz": imgsz,
-        "command": command,
-        "train_scenes": [str(s) for s in train_scenes],
-        "val_scenes": [str(s) for s in val_scenes],
-        "metrics_on_val_scenes": metrics,
-        "train_seconds": round(train_seconds, 1),
-        "device": device,
-        "software": {"ultralytics": ultralytics_version, "python": platform.python_version()},
-    }
-    out_weights.with_suffix(".json").write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return write_manifest(
+        out_weights,
+        {
+            "architecture": ARCHITECTURE,
+            "classes": CLASS_NAMES,
+            "imgsz": imgsz,
+            "command": command,
+            "train_scenes": [str(s) for s in train_scenes],
+            "val_scenes": [str(s) for s in val_scenes],
+            "metrics_on_val_scenes": metrics,
+            "train_seconds": round(train_seconds, 1),
+            "device": device,
+            "software": {"ultralytics": ultralytics_version, "python": platform.python_version()},
+        },
+    )

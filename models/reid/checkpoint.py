@@ -6,7 +6,6 @@ is read with ``weights_only=True``: a checkpoint is data, never code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ from models.reid.vit import ReidNet
 
 FORMAT = "crosscam-reid"
 VERSION = 1
-HASH_CHUNK = 1 << 20
 
 
 class CheckpointError(ValueError):
@@ -117,11 +115,3 @@ def check_compatible(ckpt: ReidCheckpoint, cfg: ReidConfig, path: Path) -> None:
             f"{path}: trained at image_size {list(ckpt.image_size)}, config has {list(cfg.data.image_size)}; "
             "set data.image_size to match"
         )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

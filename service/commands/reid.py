@@ -119,6 +119,33 @@ def train(
     Console().print(summary)
 
 
+@app.command()
+def ship(
+    weights: Annotated[Path, typer.Option("--weights", help="Trained checkpoint (crosscam reid train).")],
+    eval_data: Annotated[
+        Path, typer.Option("--eval-data", help="Held-out VeRi-layout set for the manifest.")
+    ],
+    train_command: Annotated[
+        str, typer.Option(help="The command that trained the checkpoint (for the manifest).")
+    ],
+    out: Annotated[Path, typer.Option(help="Weights file to write.")] = Path("models/weights/reid_vit.pt"),
+) -> None:
+    """Ship a trained model: encoder + neck only, with a manifest (sha256, command, held-out figures)."""
+    import shlex
+    import sys
+
+    from models.reid.release import ship_reid_weights
+
+    with _errors():
+        manifest = ship_reid_weights(
+            weights, out, eval_data, train_command, "crosscam " + shlex.join(sys.argv[1:])
+        )
+    m = manifest["metrics_on_eval_data"]
+    Console().print(
+        f"weights: {out} ({manifest['size_bytes'] / 1e6:.1f} MB); held-out mAP {m['mAP']:.3f}, Rank-1 {m['rank1']:.3f}"
+    )
+
+
 @app.command("eval")
 def evaluate(
     weights: Annotated[Path, typer.Option("--weights", help="Re-ID checkpoint (.pt).")],
