@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from models.reid.patch_mask import mean_patch_iou, patch_mask
-from models.reid.segment_cache import refine_masks, resize_pixel_mask, segment_images
+from models.reid.segment_cache import FeatureFn, refine_masks, resize_pixel_mask, segment_images
 from models.reid.segmenters import (
     GrabCutSegmenter,
     MobileSamSegmenter,
@@ -32,6 +32,7 @@ from models.reid.segmenters import (
     Segmenter,
     box_mask,
 )
+from models.reid.stages import encoder_patch_features
 from synth.camera_worker import CROP_PADDING
 from synth.config import load_scene_config
 from synth.scene import generate_scene, scene_matches
@@ -76,19 +77,28 @@ def truth_patches(paths: list[Path], size_hw: tuple[int, int], patch: int) -> np
 
 
 def evaluate(
-    segmenter: Segmenter, paths: list[Path], truth: np.ndarray, size_hw: tuple[int, int], patch: int
+    segmenter: Segmenter,
+    paths: list[Path],
+    truth: np.ndarray,
+    size_hw: tuple[int, int],
+    patch: int,
+    encoder_fn: FeatureFn | None = None,
 ) -> dict[str, float]:
     started = time.perf_counter()
     raw = segment_images(paths, segmenter, size_hw, patch, WHOLE_CROP_SHRINK, progress=False)
     ms = 1000.0 * (time.perf_counter() - started) / len(paths)
     refined = refine_masks(paths, raw, size_hw, patch)
-    return {
+    result = {
         "iou_raw": round(mean_patch_iou(raw, truth), 4),
         "iou_refined": round(mean_patch_iou(refined, truth), 4),
         "ms_per_crop": round(ms, 2),
         "background_ratio_raw": round(float(1.0 - raw.mean()), 4),
         "background_ratio_refined": round(float(1.0 - refined.mean()), 4),
     }
+    if encoder_fn is not None:
+        by_encoder = refine_masks(paths, raw, size_hw, patch, encoder_fn)
+        result["iou_refined_encoder"] = round(mean_patch_iou(by_encoder, truth), 4)
+    return result
 
 
 def main() -> None:
@@ -107,6 +117,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the machine has 2 cores)")
     parser.add_argument("--smoke", action="store_true", help=f"smoke scene, {SMOKE_LIMIT} crops")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/reid_segmenters"))
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        default=None,
+        help="a crosscam Re-ID checkpoint: also refine with its encoder's patch features (the paper's choice)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     scene = args.scene
@@ -125,6 +141,14 @@ def main() -> None:
         paths = [paths[i] for i in np.linspace(0, len(paths) - 1, limit).round().astype(int)]
     size_hw = (args.image_size[0], args.image_size[1])
     truth = truth_patches(paths, size_hw, args.patch)
+    encoder_fn = None
+    if args.encoder is not None:
+        encoder_fn, ckpt = encoder_patch_features(args.encoder, args.device)
+        if (ckpt.model.patch, ckpt.image_size) != (args.patch, size_hw):
+            raise SystemExit(
+                f"{args.encoder} takes {ckpt.image_size} px with patch {ckpt.model.patch}: "
+                f"pass --image-size {ckpt.image_size[0]} {ckpt.image_size[1]} --patch {ckpt.model.patch}"
+            )
     segmenters: list[Segmenter] = [
         BoxBaseline(),
         EllipseBaseline(),
@@ -144,7 +168,10 @@ def main() -> None:
         "refine_features": "pixels",
         "background_ratio_truth": round(float(1.0 - truth.mean()), 4),
         "threads": args.threads,
-        "segmenters": {s.name: evaluate(s, paths, truth, size_hw, args.patch) for s in segmenters},
+        "encoder": str(args.encoder) if args.encoder else None,
+        "segmenters": {
+            s.name: evaluate(s, paths, truth, size_hw, args.patch, encoder_fn) for s in segmenters
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"reid_segmenters{'_smoke' if args.smoke else ''}.json").write_text(
@@ -160,12 +187,14 @@ def markdown_table(summary: dict) -> str:
         f"{summary['image_size'][1]} px, patch {summary['patch']}; true background ratio "
         f"{summary['background_ratio_truth']:.3f}",
         "",
-        "| segmenter | patch IoU raw | patch IoU refined | ms / crop | bg ratio raw | bg ratio refined |",
-        "|---|---|---|---|---|---|",
+        "| segmenter | patch IoU raw | refined (pixel features) | refined (encoder) | ms / crop "
+        "| bg ratio raw | bg ratio refined |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in summary["segmenters"].items():
+        by_encoder = f"{r['iou_refined_encoder']:.3f}" if "iou_refined_encoder" in r else "-"
         lines.append(
-            f"| {name} | {r['iou_raw']:.3f} | {r['iou_refined']:.3f} | {r['ms_per_crop']:.1f} | "
+            f"| {name} | {r['iou_raw']:.3f} | {r['iou_refined']:.3f} | {by_encoder} | {r['ms_per_crop']:.1f} | "
             f"{r['background_ratio_raw']:.3f} | {r['background_ratio_refined']:.3f} |"
         )
     return "\n".join(lines)

@@ -50,22 +50,31 @@ def training_images(cfg: ReidConfig, data_root: Path) -> UnlabeledImages:
     return unlabeled(training_records(cfg, data_root))
 
 
-def _encoder_features(cfg: ReidConfig) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Patch features (B, N, D) of images (B, 3, H, W) in [0, 1] from a trained encoder (Eq. 1-2's f)."""
-    if cfg.segment.encoder_checkpoint is None:
-        raise ConfigError(
-            "segment.refine_features is encoder: set segment.encoder_checkpoint to a crosscam .pt"
-        )
-    ckpt = load_checkpoint(cfg.segment.encoder_checkpoint)
-    check_compatible(ckpt, cfg, cfg.segment.encoder_checkpoint)
-    encoder = ckpt.build_net().encoder.to(cfg.torch_device())
+def encoder_patch_features(
+    checkpoint: Path, device: str = "cpu"
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
+    """Patch features from a trained encoder, for Eq. 1-2's f: images (B, 3, H, W) in [0, 1] at the
+    checkpoint's input size -> (B, N, D). Returns the function and the checkpoint's patch size."""
+    ckpt = load_checkpoint(checkpoint)
+    encoder = ckpt.build_net().encoder.to(device)
+    mean, std = ckpt.data.mean, ckpt.data.std
 
     @torch.no_grad()
     def features(images: torch.Tensor) -> torch.Tensor:
-        u8 = (images * 255).round().clamp(0, 255).to(torch.uint8).to(cfg.torch_device())
-        return encoder.patch_features(normalise(u8, cfg.data.mean, cfg.data.std)).cpu()
+        u8 = (images * 255).round().clamp(0, 255).to(torch.uint8).to(device)
+        return encoder.patch_features(normalise(u8, mean, std)).cpu()
 
-    return features
+    return features, ckpt
+
+
+def _encoder_features(cfg: ReidConfig) -> Callable[[torch.Tensor], torch.Tensor]:
+    path = cfg.segment.encoder_checkpoint
+    if path is None:
+        raise ConfigError(
+            "segment.refine_features is encoder: set segment.encoder_checkpoint to a crosscam .pt"
+        )
+    check_compatible(load_checkpoint(path), cfg, path)
+    return encoder_patch_features(path, cfg.device)[0]
 
 
 def run_segment(cfg: ReidConfig, data_root: Path, out: Path, progress: bool = True) -> SegmentCache:
