@@ -43,3 +43,45 @@ def test_clusters_recover_planted_groups_with_an_outlier(distance: str, eps: flo
     # Same planted group <-> same cluster (a perfect partition up to renaming).
     got = result.labels[:-1]
     assert len({(a, b) for a, b in zip(labels, got, strict=True)}) == 5
+
+
+def _dense_reference(features: np.ndarray, k1: int, k2: int) -> np.ndarray:
+    """Zhong et al.'s k-reciprocal Jaccard distance written out densely, line by line (the slow form)."""
+    n = len(features)
+    dist = cosine_distances(features)
+    rank = np.argsort(dist, axis=1, kind="stable")[:, : k1 + 1]
+
+    def recip(i: int, k: int) -> np.ndarray:
+        fwd = rank[i, : k + 1]
+        return fwd[np.any(rank[fwd, : k + 1] == i, axis=1)]
+
+    v = np.zeros((n, n))
+    for i in range(n):
+        r = recip(i, k1)
+        exp = r
+        for c in r:
+            cr = recip(int(c), round(k1 / 2))
+            if len(np.intersect1d(cr, r)) > 2 / 3 * len(cr):
+                exp = np.append(exp, cr)
+        exp = np.unique(exp)
+        w = np.exp(-dist[i, exp])
+        v[i, exp] = w / w.sum()
+    if k2 > 1:
+        v = v[rank[:, :k2]].mean(axis=1)
+    out = np.zeros((n, n))
+    for i in range(n):
+        mins = np.minimum(v[i][None, :], v).sum(axis=1)
+        out[i] = 1 - mins / (2 - mins)
+    np.fill_diagonal(out, 0)
+    return out
+
+
+def test_sparse_jaccard_equals_the_dense_reference_and_clusters_alike():
+    feats, _ = _blobs(7, 6, 0.4, seed=4)
+    ref = _dense_reference(feats, k1=6, k2=3)
+    assert np.allclose(jaccard_distances(feats, 6, 3), ref, atol=1e-5)
+    from sklearn.cluster import DBSCAN
+
+    dense_labels = DBSCAN(eps=0.6, min_samples=3, metric="precomputed").fit_predict(ref)
+    ours = cluster_features(feats, ClusterConfig(distance="jaccard", eps=0.6, min_samples=3, k1=6, k2=3))
+    assert np.array_equal(ours.labels, dense_labels)
