@@ -1,11 +1,13 @@
 """Benchmark: single-camera tracking on a synthetic scene, ours against ultralytics' own trackers.
 
     .venv/bin/python bench/sct.py [--scene runs/bench/sct/scene] [--seed 0] [--frames N] [--threads 2] [--weights W]
+        [--embedders reid,colourhog] [--no-ultralytics]
 
 Per camera, in one run on the same videos and the same detector weights: crosscam's pipeline (YOLO ->
-ColourHog embedder -> DeepSORT) and ultralytics ``model.track()`` with ``botsort.yaml`` and
-``bytetrack.yaml``: IDF1, MOTA, HOTA, ID switches, and milliseconds per frame (decode, detect, embed, track
-for ours; the whole ``track()`` call for ultralytics). Prints a table and writes ``<out>/sct.json``.
+embedder -> DeepSORT, once per embedder: the trained Re-ID model and the ColourHog stand-in) and
+ultralytics ``model.track()`` with ``botsort.yaml`` and ``bytetrack.yaml``: IDF1, MOTA, HOTA, ID switches,
+and milliseconds per frame (decode, detect, embed, track for ours; the whole ``track()`` call for
+ultralytics). Prints a table and writes ``<out>/sct.json``.
 The scene's seed must not be one the detector was trained on (see the weights' manifest).
 """
 
@@ -22,9 +24,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from service.embedders import EMBEDDER_KINDS, build_embedder
 from synth.config import load_scene_config
 from synth.scene import generate_scene, scene_matches
-from trackers.appearance import ColourHogEmbedder
+from trackers.appearance import Embedder
 from trackers.deepsort import DeepSortConfig, DeepSortTracker
 from trackers.detection import DetectorConfig, YoloDetector
 from trackers.metrics import MOTBoxes, read_mot, score_mot
@@ -53,10 +56,10 @@ def decode_ms(video: Path, limit: int | None) -> float:
     return 1000.0 * (time.perf_counter() - started) / max(n, 1)
 
 
-def run_ours(frames: list[Frame], det_cfg: DetectorConfig) -> tuple[MOTBoxes, dict[str, float]]:
-    pipeline = CameraPipeline(
-        YoloDetector(det_cfg), ColourHogEmbedder(), DeepSortTracker(DeepSortConfig.from_yaml())
-    )
+def run_ours(
+    frames: list[Frame], det_cfg: DetectorConfig, embedder: Embedder
+) -> tuple[MOTBoxes, dict[str, float]]:
+    pipeline = CameraPipeline(YoloDetector(det_cfg), embedder, DeepSortTracker(DeepSortConfig.from_yaml()))
     history = [(d, t) for _, d, t in pipeline.run(frames)]
     return tracks_to_mot(history), pipeline.times.mean_ms()
 
@@ -102,8 +105,15 @@ def main() -> None:
     parser.add_argument(
         "--weights", type=Path, default=None, help="detector weights (default: the shipped model)"
     )
+    parser.add_argument(
+        "--embedders",
+        default="reid,colourhog",
+        help=f"appearance models for our tracker, comma-separated, from {', '.join(EMBEDDER_KINDS)}",
+    )
+    parser.add_argument("--no-ultralytics", action="store_true", help="skip ultralytics' trackers")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    embedders = {kind: build_embedder(kind) for kind in args.embedders.split(",") if kind}
     cfg = load_scene_config("default", seed=args.seed)
     if not scene_matches(args.scene, cfg):
         generate_scene(cfg, args.scene, force=True)
@@ -121,19 +131,21 @@ def main() -> None:
                 )
             )
         per_cam: dict[str, dict] = {}
-        pred, ms = run_ours(frames, det_cfg)
-        ms["decode"] = round(decode_ms(video, args.frames), 2)
-        per_cam["crosscam deepsort"] = {
-            **_score(gt, pred),
-            "ms_per_frame": ms,
-            "fps": round(1000 / sum(ms.values()), 1),
-        }
-        for tracker in ULTRALYTICS_TRACKERS:
+        decode = round(decode_ms(video, args.frames), 2)
+        for kind, embedder in embedders.items():
+            pred, ms = run_ours(frames, det_cfg, embedder)
+            ms["decode"] = decode
+            per_cam[f"crosscam deepsort ({kind})"] = {
+                **_score(gt, pred),
+                "ms_per_frame": ms,
+                "fps": round(1000 / sum(ms.values()), 1),
+            }
+        for tracker in () if args.no_ultralytics else ULTRALYTICS_TRACKERS:
             pred, total_ms = run_ultralytics(frames, det_cfg, tracker)
-            total = total_ms + ms["decode"]
+            total = total_ms + decode
             per_cam[f"ultralytics {tracker[:-5]}"] = {
                 **_score(gt, pred),
-                "ms_per_frame": {"decode": ms["decode"], "detect+track": round(total_ms, 2)},
+                "ms_per_frame": {"decode": decode, "detect+track": round(total_ms, 2)},
                 "fps": round(1000 / total, 1),
             }
         results[cam.name] = per_cam
