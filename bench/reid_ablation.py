@@ -154,9 +154,12 @@ def main() -> None:
     cfg = load_reid_config(args.config, ["data.train_splits=[train, gallery]", *args.overrides], args.smoke)
     args.out.mkdir(parents=True, exist_ok=True)
     segments = args.out / "segments.npz"
-    seg_seconds = 0.0
-    if not (args.resume and segments.is_file()):
+    seg_record = args.out / "segments.json"
+    if args.resume and segments.is_file() and seg_record.is_file():
+        seg_seconds = json.loads(seg_record.read_text())["seconds"]
+    else:
         _, seg_seconds = timed(lambda: run_segment(cfg, train_root, segments))
+        seg_record.write_text(json.dumps({"seconds": seg_seconds}))
 
     inits: dict[str, Path] = {}
     pretrain_seconds: dict[str, float] = {}
@@ -196,7 +199,7 @@ def main() -> None:
         "config": cfg.model_dump(mode="json"),
         "segment_seconds": round(seg_seconds, 1),
         "pretrain_seconds": {k: round(v, 1) for k, v in pretrain_seconds.items()},
-        "total_seconds": round(time.perf_counter() - started, 1),
+        "seconds_this_run": round(time.perf_counter() - started, 1),
         "machine": {
             "cpu_threads": args.threads,
             "python": platform.python_version(),
@@ -212,7 +215,7 @@ def main() -> None:
         json.dumps(
             {
                 "checks": checks,
-                "total_seconds": report["total_seconds"],
+                "seconds_this_run": report["seconds_this_run"],
                 "json": str(args.out / "ablation.json"),
             }
         )
