@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from models.reid.augment import normalise
 from models.reid.checkpoint import save_checkpoint
 from models.reid.config import ReidConfig
 from models.reid.mae import (
@@ -59,16 +60,6 @@ def _flip(images: torch.Tensor, vehicle: torch.Tensor, grid: tuple[int, int], fl
     return images, vehicle
 
 
-def _to_unit(bank_u8: torch.Tensor) -> torch.Tensor:
-    return bank_u8.float() / 255.0
-
-
-def _normalise(unit: torch.Tensor, cfg: ReidConfig) -> torch.Tensor:
-    mean = torch.tensor(cfg.data.mean, device=unit.device).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.data.std, device=unit.device).view(1, 3, 1, 1)
-    return (unit - mean) / std
-
-
 def pretrain_mae(
     cfg: ReidConfig,
     bank: torch.Tensor,
@@ -109,10 +100,10 @@ def pretrain_mae(
         for first in range(0, n_images, pc.batch_size):
             idx = order[first : first + pc.batch_size]
             flip = torch.rand(len(idx), generator=gen, device=device) < pc.flip_p
-            unit, veh = _flip(_to_unit(bank[idx]), vehicle[idx], cfg.grid, flip)
+            crops, veh = _flip(bank[idx], vehicle[idx], cfg.grid, flip)
             candidates = veh if pc.masking == "sam" else torch.ones_like(veh)
             keep, keep_pad = choose_visible(candidates, pc.visible_ratio, gen)
-            images = _normalise(unit, cfg)
+            images = normalise(crops, cfg.data.mean, cfg.data.std)
             pred = model(images, keep, keep_pad)
             loss = reconstruction_loss(
                 pred,
@@ -167,13 +158,15 @@ def _save_grid(
 ) -> Path:
     model.eval()
     pick = torch.linspace(0, bank.shape[0] - 1, min(GRID_IMAGES, bank.shape[0])).long().to(bank.device)
-    unit = _to_unit(bank[pick])
+    crops = bank[pick]
+    unit = crops.float() / 255.0
     candidates = vehicle[pick] if cfg.pretrain.masking == "sam" else torch.ones_like(vehicle[pick])
     keep, keep_pad = choose_visible(candidates, cfg.pretrain.visible_ratio, gen)
-    pred = model(_normalise(unit, cfg), keep, keep_pad)
+    images = normalise(crops, cfg.data.mean, cfg.data.std)
+    pred = model(images, keep, keep_pad)
     if cfg.pretrain.norm_pix_loss:
         # Predictions are in per-patch normalised units; show them with the true patch statistics.
-        target = patchify(_normalise(unit, cfg), cfg.model.patch)
+        target = patchify(images, cfg.model.patch)
         pred = pred * (target.var(-1, keepdim=True) + 1e-6).sqrt() + target.mean(-1, keepdim=True)
     std = torch.tensor(cfg.data.std, device=unit.device).view(1, 3, 1, 1)
     mean = torch.tensor(cfg.data.mean, device=unit.device).view(1, 3, 1, 1)
