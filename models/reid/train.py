@@ -199,7 +199,9 @@ def _run(
         result.epochs.append(record)
     result.seconds = time.perf_counter() - start
     if eval_split is not None:
-        result.final_eval = eval_split.score(net, cfg).as_dict()
+        # The last epoch's evaluation already scored the final weights, unless that epoch was skipped.
+        last = result.epochs[-1].eval if result.epochs and result.epochs[-1].epoch == tc.epochs else None
+        result.final_eval = last or eval_split.score(net, cfg).as_dict()
     _write_outputs(cfg, net, result, out_dir)
     return result
 
