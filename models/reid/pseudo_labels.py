@@ -46,9 +46,9 @@ def cosine_distances(features: np.ndarray) -> np.ndarray:
 RANK_BLOCK = 1024
 
 
-def nearest_ranks(features: np.ndarray, k: int) -> np.ndarray:
-    """(N, D) -> (N, k + 1) indices of each row's k + 1 nearest rows by cosine (itself first, ties by index)."""
-    f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+def nearest_ranks(f: np.ndarray, k: int) -> np.ndarray:
+    """(N, D) L2-normalised rows -> (N, k + 1) indices of each row's k + 1 nearest rows by cosine (itself
+    first, ties by index)."""
     n = f.shape[0]
     out = np.empty((n, k + 1), dtype=np.int64)
     for first in range(0, n, RANK_BLOCK):

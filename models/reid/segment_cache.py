@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.reid.data import load_image_bank
 from models.reid.patch_mask import background_ratio, patch_mask, pixel_patch_features, refine_batch
 from models.reid.segmenters import Segmenter, whole_crop_prompt
 
@@ -170,13 +171,6 @@ def resize_pixel_mask(mask: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return resized > MASK_THRESHOLD
 
 
-def load_images(paths: Sequence[Path | str], size_hw: tuple[int, int]) -> torch.Tensor:
-    """(B, 3, H, W) float32 RGB in [0, 1], each crop resized with INTER_LINEAR to (W, H) like the data layer."""
-    h, w = size_hw
-    stack = np.stack([cv2.resize(read_rgb(p), (w, h), interpolation=cv2.INTER_LINEAR) for p in paths])
-    return torch.from_numpy(stack).permute(0, 3, 1, 2).float() / 255.0
-
-
 def segment_images(
     paths: Sequence[Path | str],
     segmenter: Segmenter,
@@ -209,7 +203,8 @@ def refine_masks(
     refined = np.zeros_like(raw)
     for start in range(0, n, REFINE_BATCH):
         stop = min(start + REFINE_BATCH, n)
-        images = load_images(paths[start:stop], image_size_hw)
+        # The data layer's decoder, so the refinement sees exactly the pixels training sees.
+        images = load_image_bank(paths[start:stop], image_size_hw).float() / 255.0
         with torch.no_grad():
             feats = feature_fn(images) if feature_fn is not None else pixel_patch_features(images, patch)
         if feats.ndim != 3 or feats.shape[:2] != (stop - start, gh * gw):

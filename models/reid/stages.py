@@ -73,8 +73,9 @@ def _encoder_features(cfg: ReidConfig) -> Callable[[torch.Tensor], torch.Tensor]
         raise ConfigError(
             "segment.refine_features is encoder: set segment.encoder_checkpoint to a crosscam .pt"
         )
-    check_compatible(load_checkpoint(path), cfg, path)
-    return encoder_patch_features(path, cfg.device)[0]
+    features, ckpt = encoder_patch_features(path, cfg.device)
+    check_compatible(ckpt, cfg, path)
+    return features
 
 
 def run_segment(cfg: ReidConfig, data_root: Path, out: Path, progress: bool = True) -> SegmentCache:
