@@ -95,6 +95,7 @@ class ClusterConfig(_Section):
     min_samples: int = Field(ge=2)
     k1: int = Field(ge=2)
     k2: int = Field(ge=1)
+    camera_centre: bool
 
 
 class TrainConfig(_Section):

@@ -3,6 +3,11 @@
 The distance is either plain cosine or the k-reciprocal Jaccard distance of Zhong et al. (CVPR 2017),
 the usual choice in unsupervised Re-ID because it keeps apart images that are near one another but do
 not share neighbourhoods. Crops DBSCAN leaves in no cluster get label -1 and sit the epoch out.
+
+Camera-aware clustering (``camera_centre``) removes each camera's mean embedding first: a camera's colour
+cast, viewpoint and background move all of its crops the same way, and left in, that shared offset groups
+crops by camera rather than by vehicle, so few clusters span two cameras and the model never learns to
+match across them. Camera ids come with the unlabelled crops; identities are never read.
 """
 
 from __future__ import annotations
@@ -148,10 +153,32 @@ def jaccard_distances(features: np.ndarray, k1: int, k2: int) -> np.ndarray:
     return dense
 
 
-def cluster_features(features: np.ndarray, cfg: ClusterConfig) -> PseudoLabels:
-    """DBSCAN pseudo-labels of (N, D) features under ``cfg`` (distance, eps, min_samples, k1, k2)."""
+def camera_centred(features: np.ndarray, camera_ids: np.ndarray) -> np.ndarray:
+    """(N, D) features, (N,) camera ids -> (N, D) float32: rows L2-normalised, each camera's mean row
+    subtracted, then L2-normalised again (a row equal to its camera's mean stays all zeros)."""
+    f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    cams = np.asarray(camera_ids).reshape(-1)
+    if cams.shape[0] != f.shape[0]:
+        raise ValueError(f"camera_centred: {f.shape[0]} features but {cams.shape[0]} camera ids")
+    out = np.empty_like(f, dtype=np.float32)
+    for cam in np.unique(cams):
+        rows = cams == cam
+        out[rows] = f[rows] - f[rows].mean(axis=0)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def cluster_features(
+    features: np.ndarray, cfg: ClusterConfig, camera_ids: np.ndarray | None = None
+) -> PseudoLabels:
+    """DBSCAN pseudo-labels of (N, D) features under ``cfg`` (distance, eps, min_samples, k1, k2).
+
+    camera_ids: (N,) camera of each crop; with ``cfg.camera_centre`` each camera's mean embedding is
+    removed before the distances are taken (no effect without camera ids).
+    """
     if features.shape[0] < 2:
         return PseudoLabels(np.full(features.shape[0], -1, dtype=np.int64))
+    if cfg.camera_centre and camera_ids is not None:
+        features = camera_centred(features, camera_ids)
     if cfg.distance == "jaccard":
         # Sparse precomputed distances: DBSCAN sees only stored pairs (and each point itself) as neighbours.
         labels = DBSCAN(eps=cfg.eps, min_samples=cfg.min_samples, metric="precomputed").fit_predict(

@@ -170,6 +170,7 @@ def run_train(
         load_eval_split(cfg, eval_root, progress),
         progress,
         log,
+        camera_ids=images.camera_ids,
     )
 
 

@@ -245,13 +245,15 @@ def train_unsupervised(
     eval_split: EvalSplit | None = None,
     progress: bool = True,
     log: Log = print,
+    camera_ids: np.ndarray | None = None,
 ) -> TrainResult:
     """Train on DBSCAN pseudo-labels, re-clustered every epoch.
 
     bank: (N, 3, H, W) uint8 RGB training crops; ratios: (N,) background ratios from the refined patch masks
     (needed for meta-learning; None trains without it); init: a pre-trained checkpoint or None (random init).
     eval_split: held-out query/gallery crops for the mAP curve (their labels score the model; they never
-    reach the training step). Writes ``reid.pt``, ``train.json``, ``train_loss.png``, ``train_map.png``.
+    reach the training step). camera_ids: (N,) camera of each crop, for camera-aware clustering
+    (``train.cluster.camera_centre``). Writes ``reid.pt``, ``train.json``, ``train_loss.png``, ``train_map.png``.
     """
     return _run(
         cfg,
@@ -259,7 +261,7 @@ def train_unsupervised(
         ratios,
         init,
         out_dir,
-        lambda emb: cluster_features(emb, cfg.train.cluster).labels,
+        lambda emb: cluster_features(emb, cfg.train.cluster, camera_ids).labels,
         eval_split,
         progress,
         log,

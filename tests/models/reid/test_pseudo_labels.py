@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models.reid.config import ClusterConfig
-from models.reid.pseudo_labels import cluster_features, cosine_distances, jaccard_distances
+from models.reid.pseudo_labels import camera_centred, cluster_features, cosine_distances, jaccard_distances
 
 
 def _blobs(n_per: int, centres: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +36,7 @@ def test_jaccard_is_zero_within_tight_groups_and_one_across():
 def test_clusters_recover_planted_groups_with_an_outlier(distance: str, eps: float):
     feats, labels = _blobs(8, 5, 0.05)
     outlier = np.random.default_rng(9).normal(size=(1, 16)) * 3
-    cfg = ClusterConfig(distance=distance, eps=eps, min_samples=4, k1=8, k2=1)
+    cfg = ClusterConfig(distance=distance, eps=eps, min_samples=4, k1=8, k2=1, camera_centre=False)
     result = cluster_features(np.concatenate([feats, outlier]), cfg)
     assert result.n_clusters == 5
     assert result.labels[-1] == -1 and result.n_outliers == 1
@@ -83,5 +83,43 @@ def test_sparse_jaccard_equals_the_dense_reference_and_clusters_alike():
     from sklearn.cluster import DBSCAN
 
     dense_labels = DBSCAN(eps=0.6, min_samples=3, metric="precomputed").fit_predict(ref)
-    ours = cluster_features(feats, ClusterConfig(distance="jaccard", eps=0.6, min_samples=3, k1=6, k2=3))
+    ours = cluster_features(
+        feats, ClusterConfig(distance="jaccard", eps=0.6, min_samples=3, k1=6, k2=3, camera_centre=False)
+    )
     assert np.array_equal(ours.labels, dense_labels)
+
+
+def test_camera_centring_hand_values():
+    # Camera 0 holds (1, 1) and (1, -1): mean (1, 0) after normalising; camera 1 a lone row, which is its mean.
+    f = np.array([[1.0, 1.0], [1.0, -1.0], [0.0, 5.0]])
+    out = camera_centred(f, np.array([0, 0, 1]))
+    assert np.allclose(out, [[0, 1], [0, -1], [0, 0]], atol=1e-6)
+    with pytest.raises(ValueError, match="3 features but 2 camera ids"):
+        camera_centred(f, np.array([0, 1]))
+
+
+def test_camera_aware_clusters_span_cameras_that_a_shared_offset_keeps_apart():
+    # Four vehicles seen by two cameras; each camera adds one large offset to all its crops (colour cast,
+    # viewpoint). Plain clustering groups by camera; centring each camera recovers the vehicles.
+    rng = np.random.default_rng(3)
+    vehicles = rng.normal(size=(4, 16))
+    offsets = 4.0 * rng.normal(size=(2, 16))
+    feats, ids, cams = [], [], []
+    for cam in (0, 1):
+        for v in range(4):
+            feats.append(vehicles[v] + offsets[cam] + 0.05 * rng.normal(size=(5, 16)))
+            ids += [v] * 5
+            cams += [cam] * 5
+    feats, ids, cams = np.concatenate(feats), np.array(ids), np.array(cams)
+    plain = ClusterConfig(distance="cosine", eps=0.15, min_samples=3, k1=8, k2=1, camera_centre=False)
+    aware = plain.model_copy(update={"camera_centre": True})
+
+    def spans_cameras(labels: np.ndarray) -> int:
+        return sum(len(set(cams[labels == c])) == 2 for c in set(labels) - {-1})
+
+    assert spans_cameras(cluster_features(feats, plain, cams).labels) == 0
+    got = cluster_features(feats, aware, cams).labels
+    assert spans_cameras(got) == 4
+    assert len({(a, b) for a, b in zip(ids, got, strict=True)}) == 4  # one cluster per vehicle
+    # Without camera ids the setting has nothing to act on.
+    assert np.array_equal(cluster_features(feats, aware).labels, cluster_features(feats, plain).labels)
