@@ -1,10 +1,15 @@
-"""The trained Re-ID model as the pipeline's ``Embedder`` (torch backend; ONNX / TensorRT in ``export``)."""
+"""The trained Re-ID model as the pipeline's ``Embedder`` (torch backend) and as an exportable module
+(``export.onnx_export`` turns it into ONNX; ``export.backends`` run that)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from torch import nn
+
 from export.backends.torch_backend import TorchEmbedder
+from export.spec import EmbedderSpec
+from models.manifest import sha256
 from models.reid.checkpoint import load_checkpoint
 from models.reid.vit import EmbeddingHead
 
@@ -12,14 +17,23 @@ from models.reid.vit import EmbeddingHead
 DEFAULT_REID_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "reid_vit.pt"
 
 
+def reid_module(weights: str | Path | None = None) -> tuple[nn.Module, EmbedderSpec]:
+    """A Re-ID checkpoint (default: the shipped weights) as an inference module, images (B, 3, H, W)
+    normalised -> (B, D) unit rows, and the spec an exported copy carries. CheckpointError when unusable."""
+    path = Path(weights or DEFAULT_REID_WEIGHTS)
+    ckpt = load_checkpoint(path)
+    spec = EmbedderSpec(
+        input_size=tuple(ckpt.data.image_size),  # type: ignore[arg-type]
+        mean=tuple(ckpt.data.mean),  # type: ignore[arg-type]
+        std=tuple(ckpt.data.std),  # type: ignore[arg-type]
+        dim=ckpt.model.width,
+        source_sha256=sha256(path),
+        source_name=path.name,
+    )
+    return EmbeddingHead(ckpt.build_net()).eval(), spec
+
+
 def load_reid_embedder(weights: str | Path | None = None, device: str = "cpu") -> TorchEmbedder:
     """An embedder over a Re-ID checkpoint (default: the shipped weights); CheckpointError when unusable."""
-    ckpt = load_checkpoint(weights or DEFAULT_REID_WEIGHTS)
-    return TorchEmbedder(
-        EmbeddingHead(ckpt.build_net()),
-        ckpt.data.image_size,
-        ckpt.data.mean,
-        ckpt.data.std,
-        ckpt.model.width,
-        device,
-    )
+    module, spec = reid_module(weights)
+    return TorchEmbedder(module, spec.input_size, spec.mean, spec.std, spec.dim, device)

@@ -36,3 +36,63 @@ def detector(
         chosen: Literal["onnx", "engine"] = "onnx" if fmt == "onnx" else "engine"
         path = export_detector(weights, out, chosen, imgsz, half)
     Console().print(f"exported {weights} -> {path}")
+
+
+@app.command()
+def onnx(
+    out: Annotated[Path, typer.Option(help="Output .onnx file (one file, weights inline).")],
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="Re-ID checkpoint (.pt); default: the shipped models/weights/reid_vit.pt."),
+    ] = None,
+    opset: Annotated[int, typer.Option(min=17, help="ONNX opset.")] = 18,
+) -> None:
+    """Export the Re-ID embedder to ONNX: dynamic batch, checked, input size / normalisation / dimension /
+    source sha256 in its metadata. Run it with `crosscam track --embedder reid --reid-weights FILE.onnx`."""
+    from export.onnx_export import export_onnx
+    from export.spec import ModelFileError
+    from models.reid.checkpoint import CheckpointError
+    from models.reid.embedder import reid_module
+
+    with user_errors(CheckpointError, ModelFileError):
+        module, spec = reid_module(weights)
+        path = export_onnx(module, spec, out, opset)
+    Console().print(
+        f"exported {spec.source_name} (sha256 {spec.source_sha256[:12]}) -> {path}: input (batch, 3, "
+        f"{spec.input_size[0]}, {spec.input_size[1]}), embedding {spec.dim}, opset {opset}"
+    )
+
+
+@app.command()
+def tensorrt(
+    onnx_file: Annotated[
+        Path, typer.Option("--onnx", help="A crosscam .onnx embedder (crosscam export onnx).")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output engine file (.engine); its build record goes to <out>.json.")
+    ],
+    fp16: Annotated[bool, typer.Option(help="Allow FP16 kernels.")] = True,
+    int8: Annotated[bool, typer.Option(help="Allow INT8 kernels (needs --calib).")] = False,
+    calib: Annotated[
+        Path | None, typer.Option(help="Folder of vehicle crops for INT8 entropy calibration.")
+    ] = None,
+    calib_images: Annotated[int, typer.Option(min=32, help="Crops to calibrate on.")] = 512,
+    timing_cache: Annotated[
+        Path | None, typer.Option(help="Timing cache reused across builds (default <out>.timing).")
+    ] = None,
+) -> None:
+    """Build a TensorRT engine (batch 1..64) from an ONNX embedder; needs an NVIDIA GPU and `pip install .[gpu]`."""
+    from export.spec import ModelFileError
+
+    with user_errors(ModelFileError, ImportError):
+        from export.tensorrt_build import build_engine
+
+        try:
+            import tensorrt  # noqa: F401
+        except ImportError:
+            raise ModelFileError(
+                "the tensorrt package is not installed; on a machine with an NVIDIA GPU run "
+                "`pip install '.[gpu]'`"
+            ) from None
+        path = build_engine(onnx_file, out, fp16, int8, calib, calib_images, timing_cache)
+    Console().print(f"built {path} from {onnx_file}")

@@ -44,13 +44,18 @@ def track(
         str, typer.Option(help="Appearance model: reid (the trained Re-ID model) or colourhog (stand-in).")
     ] = "colourhog",
     reid_weights: Annotated[
-        Path | None, typer.Option(help="Re-ID checkpoint for --embedder reid (default: the shipped model).")
+        Path | None,
+        typer.Option(
+            help="Re-ID model for --embedder reid: a .pt checkpoint (default: the shipped one), an "
+            ".onnx export (ONNX Runtime) or a TensorRT .engine."
+        ),
     ] = None,
     include_predicted: Annotated[
         bool, typer.Option(help="Also write tracks that were only predicted (no detection) in a frame.")
     ] = False,
 ) -> None:
     """Run detection -> appearance -> DeepSORT over each camera and write its tracks (MOTChallenge format)."""
+    from export.spec import ModelFileError
     from models.reid.checkpoint import CheckpointError
     from service.embedders import EMBEDDER_KINDS, build_embedder
     from service.ingest import SourceConfig, SourceError, open_source
@@ -61,7 +66,7 @@ def track(
     from trackers.metrics import write_mot
     from trackers.pipeline import CameraPipeline, tracks_to_mot
 
-    with user_errors(SourceError, DetectorError, ConfigError, CheckpointError):
+    with user_errors(SourceError, DetectorError, ConfigError, CheckpointError, ModelFileError):
         ids = camera_id or [Path(v).stem for v in video]
         if len(ids) != len(video) or len(set(ids)) != len(ids):
             raise ConfigError(f"give one distinct --camera-id per --video; got {ids} for {len(video)} videos")

@@ -1,0 +1,102 @@
+"""ONNX Runtime backend: a crosscam ``.onnx`` embedder behind ``Embedder``, on the best execution provider here.
+
+Providers are picked from what the installed onnxruntime offers, fastest first: TensorRT, CUDA, then CPU
+(onnxruntime-gpu brings the first two; plain onnxruntime only the CPU). The file's own metadata gives the
+input size and normalisation, so the same ``preprocess_crops`` as every other backend feeds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from google.protobuf.message import DecodeError
+
+from export.onnx_export import check_io, read_spec
+from export.preprocess import preprocess_crops
+from export.spec import EmbedderSpec, ModelFileError
+
+# Fastest first. The TensorRT provider builds (and caches) an engine per input shape on first use.
+PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+DEFAULT_BATCH = 64
+
+
+def choose_providers(available: Sequence[str], wanted: Sequence[str] | None = None) -> list[str]:
+    """The execution providers to use, in priority order: ``wanted`` (each must be available) or every
+    available one of ``PROVIDER_PREFERENCE``. ValueError naming the missing provider and what is there."""
+    if wanted:
+        missing = [p for p in wanted if p not in available]
+        if missing:
+            raise ValueError(
+                f"onnxruntime here has no {', '.join(missing)} (it has {', '.join(available)}); install "
+                "onnxruntime-gpu for the CUDA and TensorRT providers, or leave providers unset"
+            )
+        return list(wanted)
+    return [p for p in PROVIDER_PREFERENCE if p in available]
+
+
+def load_onnx_model(path: Path) -> onnx.ModelProto:
+    """Read and check an ONNX file; ModelFileError naming the file and the fix when it is not a valid one."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"{path}: no such ONNX file; export one with `crosscam export onnx --out {path}`"
+        )
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except (DecodeError, onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"{path}: not a valid ONNX model ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); the "
+            "file is corrupt or truncated: export it again with `crosscam export onnx`"
+        ) from None
+    return model
+
+
+class OnnxEmbedder:
+    """Embeds BGR uint8 crops with an exported crosscam embedder: (N, dim) float32 L2-normalised rows.
+
+    path: the ``.onnx`` file (metadata from ``export_onnx``); providers: onnxruntime execution providers,
+    None = the fastest available; threads: CPU intra-op threads (None = onnxruntime's default, one per
+    physical core). ``session.get_providers()`` tells which providers are in use.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        providers: Sequence[str] | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        threads: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        model = load_onnx_model(self.path)
+        self.spec: EmbedderSpec = read_spec(model, self.path)
+        check_io(model, self.spec, self.path)
+        self.dim = self.spec.dim
+        self.input_size = self.spec.input_size
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        chosen = choose_providers(ort.get_available_providers(), providers)
+        self.session = ort.InferenceSession(model.SerializeToString(), options, providers=chosen)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """crops: BGR uint8 (h, w, 3) of any size -> (N, dim) float32 unit rows; (0, dim) for none."""
+        out = np.zeros((len(crops), self.dim), dtype=np.float32)
+        for first in range(0, len(crops), self.batch_size):
+            batch = preprocess_crops(
+                crops[first : first + self.batch_size], self.input_size, self.spec.mean, self.spec.std
+            )
+            out[first : first + len(batch)] = self.run(batch)
+        return out
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 3, H, W) float32 preprocessed images -> (B, dim) float32 unit rows."""
+        vectors = self.session.run(None, {self.input_name: batch})[0]
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
