@@ -7,7 +7,7 @@ Numpy and OpenCV only: runtime backends must not need torch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -68,3 +68,21 @@ def preprocess_crops(
     # (x / 255 - mean) / std folded into one multiply-add over the batch.
     normed = batch.astype(np.float32) / scale - shift
     return np.ascontiguousarray(normed.transpose(0, 3, 1, 2))
+
+
+def embed_in_batches(
+    crops: Sequence[np.ndarray],
+    run: Callable[[np.ndarray], np.ndarray],
+    dim: int,
+    batch_size: int,
+    size_hw: tuple[int, int],
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+) -> np.ndarray:
+    """What every backend's ``embed`` does: preprocess ``crops`` ``batch_size`` at a time, pass each batch
+    (B, 3, H, W) float32 to ``run`` -> (B, dim), and return (N, dim) float32 L2-normalised rows."""
+    out = np.zeros((len(crops), dim), dtype=np.float32)
+    for first in range(0, len(crops), batch_size):
+        batch = preprocess_crops(crops[first : first + batch_size], size_hw, mean, std)
+        out[first : first + len(batch)] = run(batch)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)

@@ -16,7 +16,7 @@ import onnxruntime as ort
 from google.protobuf.message import DecodeError
 
 from export.onnx_export import check_io, read_spec
-from export.preprocess import preprocess_crops
+from export.preprocess import embed_in_batches
 from export.spec import EmbedderSpec, ModelFileError
 
 # Fastest first. The TensorRT provider builds (and caches) an engine per input shape on first use.
@@ -88,15 +88,11 @@ class OnnxEmbedder:
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """crops: BGR uint8 (h, w, 3) of any size -> (N, dim) float32 unit rows; (0, dim) for none."""
-        out = np.zeros((len(crops), self.dim), dtype=np.float32)
-        for first in range(0, len(crops), self.batch_size):
-            batch = preprocess_crops(
-                crops[first : first + self.batch_size], self.input_size, self.spec.mean, self.spec.std
-            )
-            out[first : first + len(batch)] = self.run(batch)
-        return out
+        spec = self.spec
+        return embed_in_batches(
+            crops, self.run, self.dim, self.batch_size, spec.input_size, spec.mean, spec.std
+        )
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """(B, 3, H, W) float32 preprocessed images -> (B, dim) float32 unit rows."""
-        vectors = self.session.run(None, {self.input_name: batch})[0]
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        """(B, 3, H, W) float32 preprocessed images -> (B, dim) float32 embeddings."""
+        return self.session.run(None, {self.input_name: batch})[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.preprocess import preprocess_crops
+from export.preprocess import embed_in_batches
 from export.spec import ModelFileError
 from export.tensorrt_build import EngineInfo
 
@@ -80,16 +80,13 @@ class TensorRTEmbedder:
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """crops: BGR uint8 (h, w, 3) of any size -> (N, dim) float32 unit rows; (0, dim) for none."""
-        out = np.zeros((len(crops), self.dim), dtype=np.float32)
-        for first in range(0, len(crops), self.batch_size):
-            batch = preprocess_crops(
-                crops[first : first + self.batch_size], self.input_size, self.spec.mean, self.spec.std
-            )
-            out[first : first + len(batch)] = self.run(batch)
-        return out
+        spec = self.spec
+        return embed_in_batches(
+            crops, self.run, self.dim, self.batch_size, spec.input_size, spec.mean, spec.std
+        )
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """(B, 3, H, W) float32 preprocessed images, B <= max batch -> (B, dim) float32 unit rows."""
+        """(B, 3, H, W) float32 preprocessed images, B <= max batch -> (B, dim) float32 embeddings."""
         import torch
 
         images = torch.from_numpy(batch).to(self.device)
@@ -103,5 +100,4 @@ class TensorRTEmbedder:
             if not self.context.execute_async_v3(self.stream.cuda_stream):
                 raise RuntimeError(f"{self.path}: TensorRT execution failed")
         self.stream.synchronize()
-        result = vectors.cpu().numpy()
-        return result / np.maximum(np.linalg.norm(result, axis=1, keepdims=True), 1e-12)
+        return vectors.cpu().numpy()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.preprocess import preprocess_crops
+from export.preprocess import embed_in_batches
 
 # Crops per forward pass: bounds memory when a frame holds many vehicles.
 DEFAULT_BATCH = 64
@@ -39,14 +39,13 @@ class TorchEmbedder:
         self.dim = int(dim)
         self.batch_size = batch_size
 
-    @torch.inference_mode()
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """crops: BGR uint8 (h, w, 3) of any size -> (N, dim) float32 unit rows; (0, dim) for none."""
-        out = np.zeros((len(crops), self.dim), dtype=np.float32)
-        for first in range(0, len(crops), self.batch_size):
-            batch = preprocess_crops(
-                crops[first : first + self.batch_size], self.input_size, self.mean, self.std
-            )
-            vectors = self.module(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
-            out[first : first + len(batch)] = vectors
-        return out
+        return embed_in_batches(
+            crops, self.run, self.dim, self.batch_size, self.input_size, self.mean, self.std
+        )
+
+    @torch.inference_mode()
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 3, H, W) float32 preprocessed images -> (B, dim) float32 embeddings."""
+        return self.module(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()

@@ -18,6 +18,12 @@ from service.embedders import build_embedder
 runner = CliRunner()
 
 
+def _track_with(weights: Path, video: Path, out: Path):
+    """``crosscam track`` over 10 frames of ``video`` with the Re-ID model at ``weights``."""
+    args = ["track", "--video", str(video), "--out", str(out), "--max-frames", "10"]
+    return runner.invoke(app, [*args, "--embedder", "reid", "--reid-weights", str(weights)])
+
+
 @pytest.mark.skipif(not DEFAULT_REID_WEIGHTS.is_file(), reason="no shipped Re-ID weights")
 def test_export_onnx_then_track_with_it(smoke_scene: Path, tmp_path: Path) -> None:
     out = tmp_path / "reid.onnx"
@@ -29,22 +35,7 @@ def test_export_onnx_then_track_with_it(smoke_scene: Path, tmp_path: Path) -> No
     crop = cv2.imread(str(next((smoke_scene / "reid" / "image_test").glob("*.jpg"))))
     assert np.isclose(np.linalg.norm(embedder.embed([crop])), 1.0)
     tracks = tmp_path / "cam01.txt"
-    result = runner.invoke(
-        app,
-        [
-            "track",
-            "--video",
-            str(smoke_scene / "cam01.mp4"),
-            "--out",
-            str(tracks),
-            "--embedder",
-            "reid",
-            "--reid-weights",
-            str(out),
-            "--max-frames",
-            "10",
-        ],
-    )
+    result = _track_with(out, smoke_scene / "cam01.mp4", tracks)
     assert result.exit_code == 0, result.output
     assert tracks.read_text().strip()
 
@@ -56,20 +47,7 @@ def test_bad_inputs_are_one_line_errors(smoke_scene: Path, tmp_path: Path) -> No
     assert result.exit_code == 2 and "bad.pt" in result.stderr and "Traceback" not in result.output
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"\x08\x07garbage" * 50)
-    result = runner.invoke(
-        app,
-        [
-            "track",
-            "--video",
-            str(smoke_scene / "cam01.mp4"),
-            "--out",
-            str(tmp_path / "o.txt"),
-            "--embedder",
-            "reid",
-            "--reid-weights",
-            str(corrupt),
-        ],
-    )
+    result = _track_with(corrupt, smoke_scene / "cam01.mp4", tmp_path / "o.txt")
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "corrupt.onnx: not a valid ONNX model" in result.stderr
 
