@@ -7,6 +7,7 @@ input size and normalisation, so the same ``preprocess_crops`` as every other ba
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,9 +20,27 @@ from export.onnx_export import check_io, read_spec
 from export.preprocess import embed_in_batches
 from export.spec import EmbedderSpec, ModelFileError
 
-# Fastest first. The TensorRT provider builds (and caches) an engine per input shape on first use.
+# Fastest first. The TensorRT provider builds an engine per input shape on first use (cached, see below).
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 DEFAULT_BATCH = 64
+# Where the TensorRT provider keeps its engines between runs; without a cache every start rebuilds them
+# (minutes). Outside the model's folder, which may be read-only in a container.
+TRT_CACHE_ENV = "CROSSCAM_TRT_CACHE"
+DEFAULT_TRT_CACHE = Path.home() / ".cache" / "crosscam" / "onnxruntime-trt"
+
+
+def trt_cache_dir() -> Path:
+    return Path(os.environ.get(TRT_CACHE_ENV, DEFAULT_TRT_CACHE))
+
+
+def provider_options(providers: Sequence[str]) -> list[dict[str, str]]:
+    """Per-provider options, in ``providers``' order: FP16 and an engine cache for TensorRT, none else."""
+    trt = {
+        "trt_fp16_enable": "True",
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": str(trt_cache_dir()),
+    }
+    return [trt if p == "TensorrtExecutionProvider" else {} for p in providers]
 
 
 def choose_providers(available: Sequence[str], wanted: Sequence[str] | None = None) -> list[str]:
@@ -83,7 +102,11 @@ class OnnxEmbedder:
         if threads:
             options.intra_op_num_threads = threads
         chosen = choose_providers(ort.get_available_providers(), providers)
-        self.session = ort.InferenceSession(model.SerializeToString(), options, providers=chosen)
+        if "TensorrtExecutionProvider" in chosen:
+            trt_cache_dir().mkdir(parents=True, exist_ok=True)
+        self.session = ort.InferenceSession(
+            model.SerializeToString(), options, providers=chosen, provider_options=provider_options(chosen)
+        )
         self.input_name = self.session.get_inputs()[0].name
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:

@@ -34,6 +34,21 @@ def reid_module(weights: str | Path | None = None) -> tuple[nn.Module, EmbedderS
 
 
 def load_reid_embedder(weights: str | Path | None = None, device: str = "cpu") -> TorchEmbedder:
-    """An embedder over a Re-ID checkpoint (default: the shipped weights); CheckpointError when unusable."""
+    """An embedder over a Re-ID checkpoint (default: the shipped weights) on torch; CheckpointError when
+    unusable."""
     module, spec = reid_module(weights)
     return TorchEmbedder(module, spec.input_size, spec.mean, spec.std, spec.dim, device)
+
+
+def shipped_onnx(weights: str | Path | None = None) -> Path | None:
+    """The ONNX copy shipped beside a checkpoint (``<weights>.onnx``) when it was exported from exactly that
+    checkpoint (its metadata carries the checkpoint's sha256), else None."""
+    from export.backends.onnx_backend import load_onnx_model
+    from export.onnx_export import read_spec
+
+    path = Path(weights or DEFAULT_REID_WEIGHTS)
+    onnx_path = path.with_suffix(".onnx")
+    if not (path.is_file() and onnx_path.is_file()):
+        return None
+    spec = read_spec(load_onnx_model(onnx_path), onnx_path)
+    return onnx_path if spec.source_sha256 == sha256(path) else None

@@ -2,7 +2,8 @@
 
 The pre-training decoder and the training history stay behind, so the shipped file is small (the issue's
 limit: 25 MB); the manifest records the sha256, the command that trained it, and its retrieval figures on a
-held-out query/gallery.
+held-out query/gallery. An ONNX copy (``<out>.onnx``, carrying the checkpoint's sha256) ships beside it, so
+the pipeline can run the model on ONNX Runtime without exporting it first.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 import torch
 
-from models.manifest import write_manifest
+from export.onnx_export import export_onnx
+from models.manifest import sha256, write_manifest
 from models.reid.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.reid.config import ReidConfig, load_reid_config
+from models.reid.embedder import reid_module
 from models.reid.stages import run_eval
 
 SIZE_LIMIT_BYTES = 25 * 1000 * 1000
@@ -29,7 +32,8 @@ def ship_reid_weights(
     ship_command: str,
     cfg: ReidConfig | None = None,
 ) -> dict[str, Any]:
-    """Write ``out`` (encoder + neck of a trained checkpoint) and ``out.json``; returns the manifest."""
+    """Write ``out`` (encoder + neck of a trained checkpoint), its ONNX copy ``out.onnx`` and the manifest
+    ``out.json``; returns the manifest."""
     ckpt = load_checkpoint(checkpoint)
     if "neck" not in ckpt.states:
         raise CheckpointError(
@@ -42,6 +46,7 @@ def ship_reid_weights(
         raise CheckpointError(
             f"{out}: {out.stat().st_size / 1e6:.1f} MB is over the 25 MB limit; use a smaller model"
         )
+    onnx_path = export_onnx(*reid_module(out), out.with_suffix(".onnx"))
     metrics = run_eval(out, eval_data, cfg, progress=False).as_dict()
     return write_manifest(
         out,
@@ -59,6 +64,11 @@ def ship_reid_weights(
             "command": train_command,
             "ship_command": ship_command,
             "source_checkpoint": str(checkpoint),
+            "onnx": {
+                "file": onnx_path.name,
+                "sha256": sha256(onnx_path),
+                "size_bytes": onnx_path.stat().st_size,
+            },
             "metrics_on_eval_data": {
                 "data": str(eval_data),
                 **{k: metrics[k] for k in ("mAP", "rank1", "rank5", "rank10")},

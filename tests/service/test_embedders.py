@@ -26,3 +26,20 @@ def test_shipped_reid_model_is_an_embedder():
         pytest.skip("no shipped Re-ID weights yet")
     embedder = build_embedder("reid")
     assert isinstance(embedder, Embedder) and embedder.dim > 0
+
+
+def test_reid_runtime_follows_the_file(tmp_path: Path):
+    from export.backends.onnx_backend import OnnxEmbedder
+    from export.backends.torch_backend import TorchEmbedder
+    from export.spec import ModelFileError
+    from models.reid.embedder import DEFAULT_REID_WEIGHTS, shipped_onnx
+
+    if not DEFAULT_REID_WEIGHTS.is_file():
+        pytest.skip("no shipped Re-ID weights yet")
+    assert isinstance(build_embedder("reid", DEFAULT_REID_WEIGHTS), TorchEmbedder)  # a .pt asks for torch
+    default = build_embedder("reid")
+    # The shipped model runs on ONNX Runtime when its ONNX copy matches it, on torch otherwise.
+    assert isinstance(default, OnnxEmbedder if shipped_onnx() else TorchEmbedder)
+    (tmp_path / "reid.engine").write_bytes(b"x")
+    with pytest.raises(ModelFileError, match=r"reid\.engine: its build record"):
+        build_embedder("reid", tmp_path / "reid.engine")

@@ -74,3 +74,13 @@ def test_open_exported_picks_the_backend_by_suffix(tiny_onnx: Path, tmp_path: Pa
     # The build record is read before TensorRT is needed, so this error is the same on any machine.
     with pytest.raises(ModelFileError, match=r"reid.engine: its build record reid.engine.json is missing"):
         open_exported(engine)
+
+
+def test_tensorrt_provider_gets_fp16_and_an_engine_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from export.backends.onnx_backend import TRT_CACHE_ENV, provider_options
+
+    monkeypatch.setenv(TRT_CACHE_ENV, str(tmp_path / "trt"))
+    options = provider_options(["CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider"])
+    assert options[0] == {} and options[2] == {}
+    assert options[1]["trt_engine_cache_path"] == str(tmp_path / "trt")
+    assert options[1]["trt_fp16_enable"] == "True" and options[1]["trt_engine_cache_enable"] == "True"

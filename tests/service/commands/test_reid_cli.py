@@ -9,8 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from export.backends.onnx_backend import OnnxEmbedder
+from models.manifest import sha256
 from models.reid.checkpoint import load_checkpoint
-from models.reid.embedder import load_reid_embedder
+from models.reid.embedder import load_reid_embedder, shipped_onnx
 from service.commands.errors import USER_ERROR_EXIT
 from service.commands.reid import app
 
@@ -66,6 +68,13 @@ def test_the_whole_chain_from_the_command_line(smoke_scene: Path, tmp_path: Path
     vectors = embedder.embed(crops)
     assert vectors.shape == (3, embedder.dim)
     assert abs(float((vectors**2).sum(axis=1).mean()) - 1.0) < 1e-5
+    # The ONNX copy ships beside the checkpoint, named in the manifest and tied to it by sha256.
+    assert manifest["onnx"]["sha256"] == sha256(shipped.with_suffix(".onnx"))
+    assert shipped_onnx(shipped) == shipped.with_suffix(".onnx")
+    onnx_vectors = OnnxEmbedder(shipped.with_suffix(".onnx")).embed(crops)
+    assert (onnx_vectors * vectors).sum(axis=1).min() >= 0.9999
+    shipped.write_bytes(shipped.read_bytes() + b"\0")  # the checkpoint changes: the copy is stale
+    assert shipped_onnx(shipped) is None
 
 
 @pytest.mark.parametrize(
