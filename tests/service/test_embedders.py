@@ -38,8 +38,8 @@ def test_reid_runtime_follows_the_file(tmp_path: Path):
         pytest.skip("no shipped Re-ID weights yet")
     assert isinstance(build_embedder("reid", DEFAULT_REID_WEIGHTS), TorchEmbedder)  # a .pt asks for torch
     default = build_embedder("reid")
-    # The shipped model runs on ONNX Runtime when its ONNX copy matches it, on torch otherwise.
-    assert isinstance(default, OnnxEmbedder if shipped_onnx() else TorchEmbedder)
+    # The shipped model runs on ONNX Runtime from the ONNX copy shipped with it.
+    assert shipped_onnx() is not None and isinstance(default, OnnxEmbedder)
     (tmp_path / "reid.engine").write_bytes(b"x")
     with pytest.raises(ModelFileError, match=r"reid\.engine: its build record"):
         build_embedder("reid", tmp_path / "reid.engine")
