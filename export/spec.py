@@ -19,7 +19,8 @@ class ModelFileError(ValueError):
 @dataclass(frozen=True)
 class EmbedderSpec:
     """input_size: (H, W) px of the model input; mean/std: RGB normalisation on the [0, 1] pixel scale;
-    dim: embedding length D; source_sha256 / source_name: the weights the export came from."""
+    dim: embedding length D; source_sha256 / source_name: the weights the export came from; weights:
+    fp32, or int8 (weights quantised, activations quantised on the fly by ONNX Runtime)."""
 
     input_size: tuple[int, int]
     mean: tuple[float, float, float]
@@ -27,6 +28,7 @@ class EmbedderSpec:
     dim: int
     source_sha256: str
     source_name: str
+    weights: str = "fp32"
 
     def to_json(self) -> str:
         return json.dumps({"version": SPEC_VERSION, **asdict(self)}, sort_keys=True)
@@ -43,7 +45,15 @@ class EmbedderSpec:
             std = tuple(float(v) for v in raw["std"])
             if len(mean) != 3 or len(std) != 3:
                 raise ValueError("mean and std need three values")
-            spec = cls((h, w), mean, std, int(raw["dim"]), str(raw["source_sha256"]), str(raw["source_name"]))  # type: ignore[arg-type]
+            spec = cls(
+                (h, w),
+                mean,  # type: ignore[arg-type]
+                std,  # type: ignore[arg-type]
+                int(raw["dim"]),
+                str(raw["source_sha256"]),
+                str(raw["source_name"]),
+                str(raw.get("weights", "fp32")),
+            )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ModelFileError(
                 f"{where}: its crosscam embedder metadata is unreadable ({exc}); re-export it with "

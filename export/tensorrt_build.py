@@ -16,8 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from export.backends.onnx_backend import load_onnx_model
-from export.onnx_export import read_spec
+from export.onnx_model import load_onnx_model, read_spec
 from export.preprocess import preprocess_crops
 from export.spec import EmbedderSpec, ModelFileError
 

@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-from google.protobuf.message import DecodeError
 
-from export.onnx_export import check_io, read_spec
+from export.onnx_model import check_io, load_onnx_model, read_spec
 from export.preprocess import embed_in_batches
-from export.spec import EmbedderSpec, ModelFileError
+from export.spec import EmbedderSpec
 
 # Fastest first. The TensorRT provider builds an engine per input shape on first use (cached, see below).
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -55,24 +53,6 @@ def choose_providers(available: Sequence[str], wanted: Sequence[str] | None = No
             )
         return list(wanted)
     return [p for p in PROVIDER_PREFERENCE if p in available]
-
-
-def load_onnx_model(path: Path) -> onnx.ModelProto:
-    """Read and check an ONNX file; ModelFileError naming the file and the fix when it is not a valid one."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(
-            f"{path}: no such ONNX file; export one with `crosscam export onnx --out {path}`"
-        )
-    try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except (DecodeError, onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(
-            f"{path}: not a valid ONNX model ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); the "
-            "file is corrupt or truncated: export it again with `crosscam export onnx`"
-        ) from None
-    return model
 
 
 class OnnxEmbedder:

@@ -43,8 +43,7 @@ def load_reid_embedder(weights: str | Path | None = None, device: str = "cpu") -
 def shipped_onnx(weights: str | Path | None = None) -> Path | None:
     """The ONNX copy shipped beside a checkpoint (``<weights>.onnx``) when it was exported from exactly that
     checkpoint (its metadata carries the checkpoint's sha256), else None."""
-    from export.backends.onnx_backend import load_onnx_model
-    from export.onnx_export import read_spec
+    from export.onnx_model import load_onnx_model, read_spec
 
     path = Path(weights or DEFAULT_REID_WEIGHTS)
     onnx_path = path.with_suffix(".onnx")

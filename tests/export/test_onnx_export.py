@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from export.onnx_export import ONNX_OPSET, check_io, export_onnx, read_spec
+from export.onnx_export import ONNX_OPSET, export_onnx
+from export.onnx_model import check_io, read_spec
 from export.spec import EmbedderSpec, ModelFileError
 
 

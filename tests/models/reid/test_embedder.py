@@ -53,3 +53,12 @@ def test_retrieval_is_the_same_with_onnx(shipped_onnx: Path, smoke_scene: Path):
     assert scores["torch"].mAP > 0
     assert abs(scores["torch"].mAP - scores["onnx"].mAP) <= 0.002
     assert np.isclose(scores["torch"].rank1, scores["onnx"].rank1, atol=0.02)
+
+
+def test_int8_weights_export_stays_close_to_torch(smoke_scene: Path, tmp_path: Path):
+    module, spec = reid_module()
+    int8 = OnnxEmbedder(export_onnx(module, spec, tmp_path / "reid-int8.onnx", int8=True))
+    assert int8.spec.weights == "int8" and int8.spec.source_sha256 == spec.source_sha256
+    real = [cv2.imread(str(p)) for p in sorted((smoke_scene / "reid").glob("image_*/*.jpg"))]
+    cosine = (int8.embed(real) * load_reid_embedder().embed(real)).sum(axis=1)
+    assert cosine.min() >= 0.999  # measured ~0.9996: int8 weights cost a little fidelity, by design
