@@ -96,7 +96,7 @@ def test_meta_gradient_matches_finite_differences_of_eq7():
         grads = torch.autograd.grad(l_tr, [params[n] for n in names])
         fast = {n: params[n] - inner_lr * g for n, g in zip(names, grads, strict=True)}
         l_te = _loss(torch.func.functional_call(model, fast, (x_te,)), y_te)
-        return float(l_tr + l_te)
+        return float((l_tr + l_te).detach())
 
     eps = 1e-6
     numeric = torch.zeros_like(flat0)
