@@ -28,6 +28,7 @@ DEFAULT_TRT_CACHE = Path.home() / ".cache" / "crosscam" / "onnxruntime-trt"
 
 
 def trt_cache_dir() -> Path:
+    """The TensorRT provider's engine cache: ``$CROSSCAM_TRT_CACHE``, else ``DEFAULT_TRT_CACHE``."""
     return Path(os.environ.get(TRT_CACHE_ENV, DEFAULT_TRT_CACHE))
 
 
