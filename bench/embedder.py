@@ -25,11 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from _figures import save_figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -122,9 +120,7 @@ def chart(results: list[dict], path: Path) -> None:
     ax.set_ylabel("crops / s")
     ax.set_title("Re-ID embedder throughput")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:

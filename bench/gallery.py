@@ -19,12 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import faiss
 import matplotlib.pyplot as plt
 import numpy as np
+from _figures import save_figure
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,9 +91,7 @@ def chart(rows: list[dict], path: Path) -> None:
     ax.axhline(TARGET_P99_MS, color="grey", linestyle="--", label="target p99")
     ax.set(xscale="log", yscale="log", xlabel="identities", ylabel="p99 ms / query", title="Gallery search")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:

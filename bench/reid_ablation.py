@@ -23,12 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import cv2
 import matplotlib.pyplot as plt
 import torch
+from _figures import save_figure
 
 from models.reid.config import ReidConfig, load_reid_config
 from models.reid.data import load_veri
@@ -144,9 +142,7 @@ def bar_chart(rows: list[dict], path: Path) -> None:
     ax.set_xlim(0, 100)
     ax.legend(loc="lower right")
     ax.set_title("Re-ID ablation on the synthetic town (held-out seed)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ def test_bad_snapshots_are_named(tmp_path: Path):
         Gallery.restore(tmp_path / "missing.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a snapshot")
-    with pytest.raises(GalleryError, match="bad.npz: not a readable gallery snapshot"):
+    with pytest.raises(GalleryError, match=r"bad\.npz: not a readable gallery snapshot"):
         Gallery.restore(bad)
 
 
