@@ -80,13 +80,7 @@ class Gallery:
         self._vectors: dict[int, np.ndarray] = {}
         self._first_seen: dict[int, float] = {}
         self._last_seen: dict[int, float] = {}
-        self._index: faiss.Index | None = None
-        # Index labels: the global id itself for flat and IVF; for HNSW, which cannot delete, the row number,
-        # so a replaced prototype gets a new row and the old row goes stale.
-        self._label_gid: dict[int, int] = {}  # index label -> global id, live labels only
-        self._gid_label: dict[int, int] = {}  # global id -> its live label
-        self._stale = 0  # HNSW rows left behind by removals and replacements
-        self._trained_ivf = False
+        self._forget_index()
 
     # ----- the record -----
     def __len__(self) -> int:
@@ -129,7 +123,7 @@ class Gallery:
             gid = int(gid)
             self._vectors[gid] = vector
             self._first_seen[gid], self._last_seen[gid] = float(first), float(last)
-        self._index = None
+        self._forget_index()
 
     def remove(self, global_id: int) -> None:
         """Forget an identity (e.g. merged into another by an operator); GalleryError if unknown."""
@@ -180,10 +174,20 @@ class Gallery:
             cfg.index == "ivf" and not self._trained_ivf and len(self) >= cfg.ivf_nlist * cfg.ivf_min_train
         )
         if index is None or too_stale or ivf_ready:
+            self._forget_index()
             self._index = self._build_index()
-            self._label_gid, self._gid_label, self._stale = {}, {}, 0
             self._add_to_index(self.ids())
         return self._index
+
+    def _forget_index(self) -> None:
+        """Drop the index and everything derived from it; the next search rebuilds it from the record."""
+        self._index: faiss.Index | None = None
+        # Index labels: the global id itself for flat and IVF; for HNSW, which cannot delete, the row number,
+        # so a replaced prototype gets a new row and the old row goes stale.
+        self._label_gid: dict[int, int] = {}  # index label -> global id, live labels only
+        self._gid_label: dict[int, int] = {}  # global id -> its live label
+        self._stale = 0  # HNSW rows left behind by removals and replacements
+        self._trained_ivf = False
 
     def _build_index(self) -> faiss.Index:
         """A new, empty index of the configured type, searching by inner product and keyed by global id.
@@ -191,7 +195,6 @@ class Gallery:
         IndexIDMap's removal assumes a sub-index that renumbers its rows, which IVF does not); HNSW is
         labelled by row."""
         cfg, dim = self.config, self.dim
-        self._trained_ivf = False
         if cfg.index == "hnsw":
             index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = cfg.hnsw_ef_construction

@@ -114,3 +114,19 @@ def test_ivf_searches_exactly_until_it_has_enough_vectors_to_train():
         gallery.upsert(gid, v, 0.0)
     assert [m[0].global_id for m in gallery.search(vectors, 1)] == list(range(60))
     assert gallery._trained_ivf
+
+
+@pytest.mark.parametrize("index", ["flat", "hnsw"])
+def test_bulk_load_after_search_then_update(index: str):
+    rng = np.random.default_rng(5)
+    gallery = Gallery(DIM, _config(index))
+    vectors = _unit(rng, 10)
+    gallery.load(np.arange(5), vectors[:5], np.zeros(5), np.zeros(5))
+    gallery.search(vectors[:1], 1)  # the index now exists
+    gallery.load(np.arange(5, 10), vectors[5:], np.zeros(5), np.zeros(5))
+    gallery.upsert(2, vectors[9], seen_at=1.0)  # an id the old index held, before any new search
+    top = gallery.search(vectors, 2)
+    assert [row[0].global_id for i, row in enumerate(top) if i not in (2, 9)] == [0, 1, 3, 4, 5, 6, 7, 8]
+    assert top[2][0].score < 0.99  # 2's old prototype is gone
+    assert {m.global_id for m in top[9]} == {2, 9}
+    assert all(len({m.global_id for m in row}) == len(row) for row in top)
