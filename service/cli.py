@@ -8,6 +8,7 @@ from service.commands.demo import demo
 from service.commands.eval import app as eval_app
 from service.commands.export import app as export_app
 from service.commands.reid import app as reid_app
+from service.commands.run import run
 from service.commands.synth import synth
 from service.commands.track import track
 from service.commands.train import app as train_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(synth)
 app.command()(demo)
 app.command()(track)
+app.command()(run)
 app.add_typer(eval_app, name="eval", help="Score tracking results (AI City MTMC, MOTChallenge).")
 app.add_typer(train_app, name="train", help="Train the models crosscam ships.")
 app.add_typer(export_app, name="export", help="Export models to ONNX or TensorRT.")

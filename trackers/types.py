@@ -118,3 +118,74 @@ class Tracks:
         return cls(
             camera_id, frame_index, np.zeros(0, dtype=np.int64), np.zeros((0, 4)), np.zeros(0, dtype=np.int64)
         )
+
+
+@dataclass(frozen=True)
+class Tracklet:
+    """One camera's track over a span of time, summarised for cross-camera association.
+
+    K observations (frames where a detection matched the track): frames (K,) int64 1-based, ascending;
+    timestamps (K,) float64 s; xyxy (K, 4) float32 px; world_xy (K, 2) float64 metres on the ground plane,
+    NaN where unknown (no calibration, or the point is above the horizon). embedding: (D,) float32,
+    L2-normalised aggregate of the quality-filtered observations' embeddings; n_obs: how many went into it.
+    final: True once the track has ended (False: an interim emission of a live track; a later emission of the
+    same (camera_id, local_track_id) supersedes it).
+    """
+
+    camera_id: str
+    local_track_id: int
+    embedding: np.ndarray
+    n_obs: int
+    frames: np.ndarray
+    timestamps: np.ndarray
+    xyxy: np.ndarray
+    world_xy: np.ndarray
+    final: bool = True
+
+    def __post_init__(self) -> None:
+        k = len(np.asarray(self.frames).reshape(-1))
+        if k == 0:
+            raise ValueError("a tracklet needs at least one observation")
+        object.__setattr__(self, "frames", _column("frames", self.frames, np.int64, (k,)))
+        object.__setattr__(self, "timestamps", _column("timestamps", self.timestamps, np.float64, (k,)))
+        object.__setattr__(self, "xyxy", _column("xyxy", self.xyxy, np.float32, (k, 4)))
+        object.__setattr__(self, "world_xy", _column("world_xy", self.world_xy, np.float64, (k, 2)))
+        emb = np.ascontiguousarray(self.embedding, dtype=np.float32).reshape(-1)
+        if emb.size == 0 or not np.isfinite(emb).all() or abs(float(np.linalg.norm(emb)) - 1.0) > 1e-3:
+            raise ValueError("Tracklet.embedding must be a finite, L2-normalised (D,) vector")
+        object.__setattr__(self, "embedding", emb)
+        if (np.diff(self.timestamps) < 0).any():
+            raise ValueError("Tracklet.timestamps must be in ascending order")
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """(camera_id, local_track_id): unique within a recording."""
+        return self.camera_id, self.local_track_id
+
+    @property
+    def t_start(self) -> float:
+        return float(self.timestamps[0])
+
+    @property
+    def t_end(self) -> float:
+        return float(self.timestamps[-1])
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+@dataclass(frozen=True)
+class GlobalIdentity:
+    """A vehicle across cameras: its member tracklets' keys, prototype embedding (D,) float32 L2-normalised,
+    and the first and last time (s) any member saw it."""
+
+    global_id: int
+    members: tuple[tuple[str, int], ...]
+    prototype: np.ndarray
+    first_seen: float
+    last_seen: float
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The distinct cameras that saw this vehicle, sorted."""
+        return tuple(sorted({camera for camera, _ in self.members}))
