@@ -29,7 +29,9 @@ def run(
     reid_weights: Annotated[
         Path | None, typer.Option(help="Re-ID model for --embedder reid (.pt, .onnx or .engine).")
     ] = None,
-    weights: Annotated[Path | None, typer.Option(help="Detector weights (default: the shipped model).")] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Detector weights (default: the shipped model).")
+    ] = None,
     oracle: Annotated[
         bool,
         typer.Option(
@@ -37,7 +39,9 @@ def run(
             "tracking and association alone. Not a detector: never report these as detection results."
         ),
     ] = False,
-    refine: Annotated[bool, typer.Option(help="Also run the offline refinement after the online pass.")] = False,
+    refine: Annotated[
+        bool, typer.Option(help="Also run the offline refinement after the online pass.")
+    ] = False,
     all_identities: Annotated[
         bool, typer.Option(help="Write every identity, not only those seen by two or more cameras.")
     ] = False,
@@ -46,9 +50,12 @@ def run(
     gallery_config: Annotated[Path | None, typer.Option(help="Gallery YAML.")] = None,
     tracker_config: Annotated[Path | None, typer.Option(help="DeepSORT YAML.")] = None,
     detector_config: Annotated[Path | None, typer.Option(help="Detector YAML.")] = None,
-    max_frames: Annotated[int | None, typer.Option(min=1, help="Stop each camera after this many frames.")] = None,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Stop each camera after this many frames.")
+    ] = None,
     snapshot: Annotated[
-        Path | None, typer.Option(help="Also save the association state (gallery, identities) to this folder.")
+        Path | None,
+        typer.Option(help="Also save the association state (gallery, identities) to this folder."),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Also write a JSON summary here.")] = None,
 ) -> None:
@@ -71,7 +78,15 @@ def run(
     from trackers.refine import refine_identities
     from trackers.tracklets import TrackletConfig
 
-    errors = (SourceError, DetectorError, ConfigError, CheckpointError, ModelFileError, CalibrationError, FormatError)
+    errors = (
+        SourceError,
+        DetectorError,
+        ConfigError,
+        CheckpointError,
+        ModelFileError,
+        CalibrationError,
+        FormatError,
+    )
     with user_errors(*errors):
         cameras = list(scene_videos(scene))
         if embedder not in EMBEDDER_KINDS:
@@ -85,7 +100,9 @@ def run(
         if oracle:
             missing = [c for c in cameras if not (scene / "mot" / c / "gt" / "gt.txt").is_file()]
             if missing:
-                raise SourceError(f"--oracle needs {scene}/mot/<camera>/gt/gt.txt; missing for {', '.join(missing)}")
+                raise SourceError(
+                    f"--oracle needs {scene}/mot/<camera>/gt/gt.txt; missing for {', '.join(missing)}"
+                )
         appearance = build_embedder(embedder, reid_weights)
         dim = int(appearance.embed([_probe_crop()]).shape[1])
 
@@ -137,7 +154,8 @@ def _summary(result, gid_of, rows, out: Path, refined: bool) -> dict:
         "wall_s": round(result.wall_s, 2),
         "camera_seconds_per_second": round(result.camera_seconds_per_second, 3),
         "cameras": {
-            cam: {"frames": r.frames, "error": r.error, "stage_ms": r.stage_ms} for cam, r in result.cameras.items()
+            cam: {"frames": r.frames, "error": r.error, "stage_ms": r.stage_ms}
+            for cam, r in result.cameras.items()
         },
         "topology": {f"{a}->{b}": v for (a, b), v in assoc.topology.learned_pairs().items()},
     }

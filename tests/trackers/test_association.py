@@ -31,7 +31,9 @@ def test_three_cameras_three_vehicles_get_the_right_ids(make_tracklet, unit_vect
             start = t0 + x0 / 10.0
             # each camera's view of a vehicle differs a little
             noisy = emb + np.random.default_rng([n, int(x0)]).normal(0, 0.05, 8).astype(np.float32)
-            tracklets.append(make_tracklet(cam, n + 1, start, start + 4.0, noisy / np.linalg.norm(noisy), (x0, 0)))
+            tracklets.append(
+                make_tracklet(cam, n + 1, start, start + 4.0, noisy / np.linalg.norm(noisy), (x0, 0))
+            )
     ids = add_all(assoc := associator(), tracklets)
     by_vehicle = [{ids[(cam, n)] for cam in ("cam01", "cam02", "cam03")} for n in (1, 2, 3)]
     assert all(len(s) == 1 for s in by_vehicle)  # one id per vehicle across the three cameras

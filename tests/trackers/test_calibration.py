@@ -54,11 +54,13 @@ def test_calibration_files(tmp_path):
     np.testing.assert_array_equal(planes["cam01"].camera_xy, [1.0, 2.0])
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"K": [[1, 0, 0]]}))
-    with pytest.raises(CalibrationError, match="bad.json: not a calibration file.*homography_image_to_world"):
+    with pytest.raises(
+        CalibrationError, match=r"bad.json: not a calibration file.*homography_image_to_world"
+    ):
         GroundPlane.from_json(bad)
     singular = tmp_path / "singular.json"
     singular.write_text(json.dumps({"homography_image_to_world": np.zeros((3, 3)).tolist()}))
-    with pytest.raises(CalibrationError, match="singular.json: a ground homography must be"):
+    with pytest.raises(CalibrationError, match=r"singular\.json: a ground homography must be"):
         GroundPlane.from_json(singular)
     with pytest.raises(CalibrationError, match="no such calibration file"):
         GroundPlane.from_json(tmp_path / "missing.json")

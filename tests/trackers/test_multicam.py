@@ -40,13 +40,17 @@ def test_rows_keep_only_identities_seen_by_two_cameras(make_tracklet, unit_vecto
 def test_driver_builds_tracklets_and_assigns_them_in_time_order():
     cfg = TrackletConfig.from_yaml(min_observations=2, end_after_s=0.5, emit_every_s=0)
     builders = {cam: TrackletBuilder(cam, (640, 360), cfg) for cam in ("cam01", "cam02")}
-    multicam = MultiCameraAssociation(builders, Associator(2, AssociationConfig.from_yaml(camera_centre=False)))
+    multicam = MultiCameraAssociation(
+        builders, Associator(2, AssociationConfig.from_yaml(camera_centre=False))
+    )
     box = np.array([[100.0, 100, 160, 150]])
     # the same-looking vehicle: cam01 at 0.0-0.3 s, cam02 at 2.0-2.3 s
     for cam, t0 in (("cam01", 0.0), ("cam02", 2.0)):
         for i in range(4):
-            index = int(round((t0 + i / 10) * 10)) + 1
-            dets = Detections(cam, index, box, np.ones(1), np.zeros(1, int)).with_embeddings(np.array([[1.0, 0]]))
+            index = round((t0 + i / 10) * 10) + 1
+            dets = Detections(cam, index, box, np.ones(1), np.zeros(1, int)).with_embeddings(
+                np.array([[1.0, 0]])
+            )
             multicam.update(cam, t0 + i / 10, dets, Tracks(cam, index, np.array([1]), box, np.array([0])))
         if cam == "cam01":  # cam01 keeps running with no vehicle in view: its track ends after 0.5 s
             for index in range(5, 12):

@@ -15,8 +15,14 @@ def config(**changes):
 
 def test_recovers_planted_transit_times():
     rng = np.random.default_rng(0)
-    topology = CameraTopology(config(min_samples=4, quantiles=(0.05, 0.95), margin_s=0.0, margin_fraction=0.0))
-    planted = {("cam01", "cam03"): (20.0, 2.0), ("cam03", "cam05"): (45.0, 4.0), ("cam01", "cam02"): (-3.0, 1.0)}
+    topology = CameraTopology(
+        config(min_samples=4, quantiles=(0.05, 0.95), margin_s=0.0, margin_fraction=0.0)
+    )
+    planted = {
+        ("cam01", "cam03"): (20.0, 2.0),
+        ("cam03", "cam05"): (45.0, 4.0),
+        ("cam01", "cam02"): (-3.0, 1.0),
+    }
     for (a, b), (mean, std) in planted.items():
         for value in rng.normal(mean, std, 400):
             topology.observe(a, b, float(value))

@@ -22,7 +22,9 @@ def frame(index: int, boxes, embeddings, track_ids, confidence=None):
     dets = Detections("cam01", index, np.asarray(boxes, float).reshape(n, 4), conf, np.zeros(n, int))
     emb = np.asarray(embeddings, np.float32)
     dets = dets.with_embeddings(emb.reshape(n, emb.shape[-1]))
-    tracks = Tracks("cam01", index, np.asarray(track_ids), np.asarray(boxes, float).reshape(n, 4), np.arange(n))
+    tracks = Tracks(
+        "cam01", index, np.asarray(track_ids), np.asarray(boxes, float).reshape(n, 4), np.arange(n)
+    )
     return dets, tracks
 
 
@@ -50,7 +52,9 @@ def test_embedding_is_the_confidence_weighted_mean_of_good_observations_only():
     builder = TrackletBuilder("cam01", SIZE, config(end_after_s=1.0, emit_every_s=0, min_observations=1))
     good_box, tiny_box = [100, 100, 160, 150], [100, 100, 105, 104]
     builder.update(0.0, *frame(1, [good_box], [[1, 0, 0]], [7], confidence=[0.9]))
-    builder.update(0.1, *frame(2, [good_box], [[0, 2, 0]], [7], confidence=[0.3]))  # normalised before weighting
+    builder.update(
+        0.1, *frame(2, [good_box], [[0, 2, 0]], [7], confidence=[0.3])
+    )  # normalised before weighting
     builder.update(0.2, *frame(3, [tiny_box], [[0, 0, 1]], [7]))  # too small: not in the embedding
     out = builder.update(1.5, *frame(16, np.zeros((0, 4)), np.zeros((0, 3)), []))
     assert len(out) == 1
