@@ -25,7 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trackers.config import ComponentConfig
 from trackers.gallery import Gallery, GalleryConfig
-from trackers.kinematics import edge_motion, ground_distance_during_overlap, intervals_overlap
+from trackers.kinematics import (
+    distance_to_segment,
+    edge_motion,
+    ground_distance_during_overlap,
+    intervals_overlap,
+)
 from trackers.topology import CameraTopology, TopologyConfig
 from trackers.types import GlobalIdentity, Tracklet
 
@@ -48,6 +53,8 @@ class AssociationConfig(ComponentConfig):
     similarity_threshold: float = Field(
         ge=-1, le=1, description="Least cosine similarity to join an identity."
     )
+    similarity_floor: float = Field(ge=-1, le=1, description="Least cosine for a clear winner to join.")
+    clear_margin: float = Field(ge=0, le=2, description="Lead over the runner-up that makes a clear winner.")
     confident_similarity: float = Field(ge=-1, le=1, description="Matches this similar teach the topology.")
     search_k: int = Field(ge=1, description="Gallery candidates examined per tracklet.")
     score: Literal["prototype", "best_member"] = Field(
@@ -191,12 +198,21 @@ class Associator:
             scored = sorted(
                 ((self._score(c.global_id, query, c.score), c.global_id) for c in candidates), reverse=True
             )
+            cfg = self.config
+            # The two best candidates that pass the gates: the best wins when it is similar enough, or when
+            # it is fairly similar and clearly ahead of the runner-up (the gates left no real competitor).
+            feasible: list[tuple[float, int, list]] = []
             for score, gid in scored:
-                if score < self.config.similarity_threshold:
+                if score < cfg.similarity_floor or len(feasible) == 2:
                     break
                 ok, transits = self.feasible(gid, tracklet)
                 if ok:
-                    if score >= self.config.confident_similarity:
+                    feasible.append((score, gid, transits))
+            if feasible:
+                score, gid, transits = feasible[0]
+                runner_up = feasible[1][0] if len(feasible) > 1 else cfg.similarity_floor
+                if score >= cfg.similarity_threshold or score - runner_up >= cfg.clear_margin:
+                    if score >= cfg.confident_similarity:
                         for source, target, transit in transits:
                             self.topology.observe(source, target, transit)
                     return gid
