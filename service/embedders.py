@@ -28,3 +28,10 @@ def build_embedder(kind: str, weights: Path | None = None, device: str = "cpu") 
         exported = shipped_onnx() if weights is None else None
         return open_exported(exported, device) if exported else load_reid_embedder(weights, device)
     raise ValueError(f"embedder {kind!r} is not one of {', '.join(EMBEDDER_KINDS)}")
+
+
+def embedding_dim(embedder: Embedder) -> int:
+    """The length D of the embeddings ``embedder`` produces (one blank crop through it)."""
+    import numpy as np
+
+    return int(embedder.embed([np.zeros((64, 64, 3), dtype=np.uint8)]).shape[1])

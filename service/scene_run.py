@@ -21,9 +21,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from service.ingest import SourceConfig, SourceError, open_source, probe_video
+from trackers.appearance import Embedder
 from trackers.association import Associator
 from trackers.calibration import load_ground_planes
+from trackers.deepsort import DeepSortConfig, DeepSortTracker
+from trackers.detection import DetectorConfig, YoloDetector
 from trackers.multicam import MultiCameraAssociation, merge_in_time
+from trackers.oracle import GroundTruthDetector
 from trackers.pipeline import CameraPipeline
 from trackers.tracklets import TrackletBuilder, TrackletConfig
 from trackers.types import Detections, Tracks
@@ -75,6 +79,35 @@ def scene_videos(scene_dir: Path) -> dict[str, Path]:
             f"{scene_dir}: no {VIDEO_PATTERN} videos; pass a scene folder made by `crosscam synth`"
         )
     return videos
+
+
+def oracle_gt(scene_dir: Path, camera_id: str) -> Path:
+    """The ground-truth file ``--oracle`` runs serve as detections."""
+    return Path(scene_dir) / "mot" / camera_id / "gt" / "gt.txt"
+
+
+def pipeline_factory(
+    scene_dir: Path,
+    appearance: Embedder,
+    tracker_config: DeepSortConfig,
+    detector_config: DetectorConfig | None,
+) -> Callable[[str], CameraPipeline]:
+    """camera id -> its own pipeline (own detector and tracker, shared embedder). ``detector_config`` None:
+    the scene's ground-truth boxes stand in for the detector (an oracle, to measure association alone).
+    Raises DetectorError / SourceError now, not inside the camera threads."""
+    if detector_config is None:
+        missing = [c for c in scene_videos(scene_dir) if not oracle_gt(scene_dir, c).is_file()]
+        if missing:
+            raise SourceError(
+                f"an oracle run needs {scene_dir}/mot/<camera>/gt/gt.txt; missing for {missing}"
+            )
+        return lambda cam: CameraPipeline(
+            GroundTruthDetector(oracle_gt(scene_dir, cam), cam), appearance, DeepSortTracker(tracker_config)
+        )
+    YoloDetector(detector_config)  # bad weights fail here, in one line
+    return lambda cam: CameraPipeline(
+        YoloDetector(detector_config), appearance, DeepSortTracker(tracker_config)
+    )
 
 
 def _perceive(

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from trackers.config import ComponentConfig
 from trackers.gallery import Gallery, GalleryConfig
 from trackers.kinematics import (
-    distance_to_segment,
     edge_motion,
     ground_distance_during_overlap,
     intervals_overlap,

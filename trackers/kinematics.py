@@ -39,14 +39,6 @@ def ground_distance_during_overlap(a: Tracklet, b: Tracklet) -> tuple[float, int
     )
 
 
-def distance_to_segment(point: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
-    """Distance (m) from ``point`` (2,) to the segment ``start``-``end`` (2,) each."""
-    span = end - start
-    length2 = float(span @ span)
-    along = 0.0 if length2 <= 1e-12 else float(np.clip((point - start) @ span / length2, 0.0, 1.0))
-    return float(np.hypot(*(point - (start + along * span))))
-
-
 @dataclass(frozen=True)
 class EdgeMotion:
     """Where a tracklet starts or ends on the ground: position (2,) m and velocity (2,) m/s."""

@@ -62,19 +62,17 @@ def run(
     """Track every camera of a scene and associate vehicles across cameras (AI City MTMC predictions)."""
     from export.spec import ModelFileError
     from models.reid.checkpoint import CheckpointError
-    from service.embedders import EMBEDDER_KINDS, build_embedder
+    from service.embedders import EMBEDDER_KINDS, build_embedder, embedding_dim
     from service.ingest import SourceError
-    from service.scene_run import run_scene, scene_videos
+    from service.scene_run import pipeline_factory, run_scene, scene_videos
     from trackers.association import AssociationConfig, Associator
     from trackers.calibration import CalibrationError
     from trackers.config import ConfigError
-    from trackers.deepsort import DeepSortConfig, DeepSortTracker
-    from trackers.detection import DetectorConfig, DetectorError, YoloDetector
+    from trackers.deepsort import DeepSortConfig
+    from trackers.detection import DetectorConfig, DetectorError
     from trackers.gallery import GalleryConfig
     from trackers.metrics import FormatError, write_mtmc
     from trackers.multicam import mtmc_rows
-    from trackers.oracle import GroundTruthDetector
-    from trackers.pipeline import CameraPipeline
     from trackers.refine import refine_identities
     from trackers.tracklets import TrackletConfig
 
@@ -88,7 +86,7 @@ def run(
         FormatError,
     )
     with user_errors(*errors):
-        cameras = list(scene_videos(scene))
+        scene_videos(scene)  # a wrong folder fails first, before any model loads
         if embedder not in EMBEDDER_KINDS:
             raise ConfigError(f"--embedder {embedder!r} is not one of {', '.join(EMBEDDER_KINDS)}")
         assoc_cfg = AssociationConfig.from_yaml(association_config)
@@ -97,25 +95,9 @@ def run(
         trk_cfg = DeepSortConfig.from_yaml(tracker_config)
         overrides = {"weights": weights} if weights else {}
         det_cfg = None if oracle else DetectorConfig.from_yaml(detector_config, **overrides)
-        if oracle:
-            missing = [c for c in cameras if not (scene / "mot" / c / "gt" / "gt.txt").is_file()]
-            if missing:
-                raise SourceError(
-                    f"--oracle needs {scene}/mot/<camera>/gt/gt.txt; missing for {', '.join(missing)}"
-                )
         appearance = build_embedder(embedder, reid_weights)
-        dim = int(appearance.embed([_probe_crop()]).shape[1])
-
-        def make_pipeline(camera_id: str) -> CameraPipeline:
-            detector = (
-                GroundTruthDetector(scene / "mot" / camera_id / "gt" / "gt.txt", camera_id)
-                if oracle
-                else YoloDetector(det_cfg)
-            )
-            return CameraPipeline(detector, appearance, DeepSortTracker(trk_cfg))
-
-        if det_cfg is not None:
-            YoloDetector(det_cfg)  # bad weights fail now, in one line, not inside every camera thread
+        dim = embedding_dim(appearance)
+        make_pipeline = pipeline_factory(scene, appearance, trk_cfg, det_cfg)
         associator = Associator(dim, assoc_cfg, gallery_cfg)
         result = run_scene(scene, make_pipeline, associator, tracklet_cfg, max_frames)
         gid_of = refine_identities(associator, assoc_cfg.refine) if refine else associator.gid_of
@@ -131,12 +113,6 @@ def run(
     _print(summary, result)
     if any(c.error for c in result.cameras.values()):
         raise typer.Exit(PARTIAL_FAILURE_EXIT)
-
-
-def _probe_crop():
-    import numpy as np
-
-    return np.zeros((64, 64, 3), dtype=np.uint8)
 
 
 def _summary(result, gid_of, rows, out: Path, refined: bool) -> dict:
