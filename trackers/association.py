@@ -42,6 +42,7 @@ class RefineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     similarity_threshold: float = Field(ge=-1, le=1, description="Least average cosine for a merge.")
+    weight_cap: int = Field(ge=1, description="Observations beyond which a tracklet weighs no more.")
 
 
 class AssociationConfig(ComponentConfig):

@@ -93,10 +93,17 @@ def mtmc_rows(
         return MTMCBoxes.empty()
     xyxy = np.concatenate([t.xyxy for t in keep]).astype(np.float64)
     world = np.concatenate([t.world_xy for t in keep])
+    camera = np.concatenate([np.full(len(t), numbers[t.camera_id]) for t in keep])
+    obj = np.concatenate([np.full(len(t), gid_of[t.key]) for t in keep])
+    frame = np.concatenate([t.frames for t in keep])
+    # One box per (camera, frame, identity): association never puts two simultaneous tracks of one camera
+    # in one identity, but an assignment from elsewhere (an operator's merge) may; the first box is kept.
+    _, first = np.unique(np.column_stack([camera, frame, obj]), axis=0, return_index=True)
+    first = np.sort(first)
     return MTMCBoxes(
-        camera_id=np.concatenate([np.full(len(t), numbers[t.camera_id]) for t in keep]),
-        obj_id=np.concatenate([np.full(len(t), gid_of[t.key]) for t in keep]),
-        frame_id=np.concatenate([t.frames for t in keep]),
-        xywh=np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]),
-        world_xy=np.where(np.isfinite(world), world, UNKNOWN_WORLD),
+        camera_id=camera[first],
+        obj_id=obj[first],
+        frame_id=frame[first],
+        xywh=np.column_stack([xyxy[first, :2], xyxy[first, 2:] - xyxy[first, :2]]),
+        world_xy=np.where(np.isfinite(world[first]), world[first], UNKNOWN_WORLD),
     )

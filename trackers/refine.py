@@ -28,15 +28,22 @@ def refine_identities(associator: Associator, config: RefineConfig) -> dict[Key,
     clusters: list[list[Key]] = [list(associator.members[g]) for g in gids]
     if len(clusters) < 2:
         return dict(associator.gid_of)
+
     # One centred, re-normalised embedding per tracklet, with the final camera means.
-    vectors = [
-        np.stack([associator.centred(associator.tracklets[k].embedding, k[0]) for k in keys])
-        for keys in clusters
-    ]
-    sums = np.stack([v.sum(axis=0) for v in vectors]).astype(np.float64)  # (C, D)
-    # Sum of all pairwise similarities between two clusters = dot product of their embedding sums.
+    # Each tracklet weighs by its good observations, up to ``weight_cap``: a fragment of a few frames has a
+    # noisy embedding and should not pull a merge as hard as a vehicle followed for seconds.
+    def weight(key: Key) -> float:
+        return float(min(associator.tracklets[key].n_obs, config.weight_cap))
+
+    sums = np.stack(
+        [
+            sum(weight(k) * associator.centred(associator.tracklets[k].embedding, k[0]) for k in keys)
+            for keys in clusters
+        ]
+    ).astype(np.float64)  # (C, D)
+    # Weighted sum of all pairwise similarities between two clusters = dot product of their weighted sums.
     linkage = sums @ sums.T
-    sizes = np.array([len(k) for k in clusters], dtype=np.float64)
+    sizes = np.array([sum(weight(k) for k in keys) for keys in clusters], dtype=np.float64)
     blocked = np.eye(len(clusters), dtype=bool)
     alive = np.ones(len(clusters), dtype=bool)
     while True:

@@ -61,3 +61,12 @@ def test_driver_builds_tracklets_and_assigns_them_in_time_order():
     ended = multicam.finish()
     assert [t.camera_id for t, _ in ended] == ["cam02"]
     assert multicam.assigned[0][1] == multicam.assigned[1][1]
+
+
+def test_rows_keep_one_box_per_camera_frame_and_identity(make_tracklet, unit_vector):
+    a = make_tracklet("cam01", 1, 0.0, 0.4, unit_vector(1))
+    b = make_tracklet("cam01", 2, 0.2, 0.6, unit_vector(1))  # overlaps a in time, same camera
+    c = make_tracklet("cam02", 1, 3.0, 3.2, unit_vector(1))
+    rows = mtmc_rows([a, b, c], {a.key: 1, b.key: 1, c.key: 1})
+    cam1 = rows.frame_id[rows.camera_id == 1]
+    np.testing.assert_array_equal(np.sort(cam1), np.arange(1, 8))  # frames 1..7, each once

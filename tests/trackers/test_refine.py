@@ -19,9 +19,9 @@ def test_refinement_merges_split_identities_but_not_impossible_ones(make_trackle
     for t in seen:
         assoc.add(t)
     assert len(set(assoc.gid_of.values())) == 4
-    refined = refine_identities(assoc, RefineConfig(similarity_threshold=0.8))
+    refined = refine_identities(assoc, RefineConfig(similarity_threshold=0.8, weight_cap=30))
     assert refined[("cam01", 1)] == refined[("cam02", 1)] == refined[("cam03", 1)]
     assert refined[("cam01", 2)] != refined[("cam01", 1)]
     assert refined[("cam01", 1)] == assoc.gid_of[("cam01", 1)]  # a merged identity keeps its oldest id
     # a threshold above every similarity changes nothing
-    assert refine_identities(assoc, RefineConfig(similarity_threshold=0.999)) == assoc.gid_of
+    assert refine_identities(assoc, RefineConfig(similarity_threshold=0.999, weight_cap=30)) == assoc.gid_of
