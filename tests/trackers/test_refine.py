@@ -7,7 +7,9 @@ from trackers.refine import refine_identities
 
 
 def test_refinement_merges_split_identities_but_not_impossible_ones(make_tracklet, unit_vector):
-    assoc = Associator(8, AssociationConfig.from_yaml(camera_centre=False, similarity_threshold=0.99))
+    assoc = Associator(
+        8, AssociationConfig.from_yaml(camera_centre=False, similarity_threshold=0.99, clear_margin=2.0)
+    )
     look = unit_vector(1, 0.3)
     seen = [
         make_tracklet("cam01", 1, 0.0, 4.0, look, (0, 0)),
