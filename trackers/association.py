@@ -23,6 +23,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from trackers.atomic import atomic_write
 from trackers.config import ComponentConfig
 from trackers.gallery import Gallery, GalleryConfig
 from trackers.kinematics import (
@@ -323,7 +324,7 @@ class Associator:
             t = self.tracklets[key]
             for name in ("embedding", "frames", "timestamps", "xyxy", "world_xy"):
                 arrays[f"{i}.{name}"] = getattr(t, name)
-        _atomic_npz(folder / "tracklets.npz", arrays)
+        atomic_write(folder / "tracklets.npz", lambda fh: np.savez(fh, **arrays))
         state = {
             "dim": self.dim,
             "next_id": self._next_id,
@@ -334,7 +335,7 @@ class Associator:
             "camera_n": self._camera_n,
             "topology": self.topology.state(),
         }
-        _atomic_text(folder / "association.json", json.dumps(state))
+        atomic_write(folder / "association.json", lambda fh: fh.write(json.dumps(state).encode()))
         return folder
 
     @classmethod
@@ -368,15 +369,3 @@ class Associator:
         out._next_id = int(state["next_id"])
         out.topology.load_state(state["topology"])
         return out
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _atomic_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)

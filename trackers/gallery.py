@@ -9,8 +9,6 @@ saving leaves the previous snapshot intact.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -19,6 +17,7 @@ import faiss
 import numpy as np
 from pydantic import Field
 
+from trackers.atomic import atomic_write
 from trackers.config import ComponentConfig
 
 SNAPSHOT_VERSION = 1
@@ -241,26 +240,20 @@ class Gallery:
     # ----- persistence -----
     def snapshot(self, path: str | Path) -> Path:
         """Write every identity (id, prototype, first/last seen) to ``path`` (.npz), atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         ids = self.ids()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(
+        vectors = np.stack([self._vectors[g] for g in ids]) if ids else np.zeros((0, self.dim), np.float32)
+        return atomic_write(
+            path,
+            lambda fh: np.savez(
                 fh,
                 version=np.int64(SNAPSHOT_VERSION),
                 dim=np.int64(self.dim),
                 ids=np.asarray(ids, dtype=np.int64),
-                vectors=np.stack([self._vectors[g] for g in ids])
-                if ids
-                else np.zeros((0, self.dim), np.float32),
+                vectors=vectors,
                 first_seen=np.asarray([self._first_seen[g] for g in ids], dtype=np.float64),
                 last_seen=np.asarray([self._last_seen[g] for g in ids], dtype=np.float64),
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        return path
+            ),
+        )
 
     @classmethod
     def restore(cls, path: str | Path, config: GalleryConfig | None = None) -> Gallery:

@@ -168,3 +168,15 @@ def test_embedding_of_the_wrong_size_is_rejected(make_tracklet, unit_vector):
     assoc = Associator(4, AssociationConfig.from_yaml(), GalleryConfig.from_yaml())
     with pytest.raises(ValueError, match="8 dims, the gallery 4"):
         assoc.add(make_tracklet("cam01", 1, 0.0, 1.0, unit_vector(1)))
+
+
+def test_a_clear_winner_joins_below_the_main_threshold(make_tracklet, unit_vector):
+    # cos(a, b) = 0.45: below similarity_threshold 0.6, above similarity_floor 0.25, and no rival candidate
+    a = make_tracklet("cam01", 1, 0.0, 4.0, unit_vector(1, 0, 0))
+    b = make_tracklet("cam02", 1, 20.0, 24.0, unit_vector(0.45, np.sqrt(1 - 0.45**2), 0))
+    lenient = associator(similarity_threshold=0.6, similarity_floor=0.25, clear_margin=0.15)
+    assert len(set(add_all(lenient, [a, b]).values())) == 1
+    # a rival about as similar (0.42) makes the winner unclear: a new identity instead
+    rival = make_tracklet("cam03", 1, 5.0, 9.0, unit_vector(0, 0.47, np.sqrt(1 - 0.47**2)))
+    ids = add_all(associator(similarity_threshold=0.6, similarity_floor=0.25, clear_margin=0.15), [a, rival, b])
+    assert ids[b.key] not in (ids[a.key], ids[rival.key])
