@@ -122,6 +122,16 @@ class Associator:
         self._refresh(gid)
         return gid
 
+    def expire(self, now: float) -> list[GlobalIdentity]:
+        """Forget identities unseen for the gallery's ``max_age_s`` (none when it is 0), tracklets and all, so a
+        live associator's memory and matching time stay bounded; returns what was forgotten (for the store)."""
+        before = {i.global_id: i for i in self.identities()}
+        gone = [before[gid] for gid in self.gallery.expire(now)]
+        for identity in gone:
+            for key in self.members.pop(identity.global_id):
+                del self.tracklets[key], self.gid_of[key]
+        return gone
+
     def identities(self) -> list[GlobalIdentity]:
         out = []
         for gid, keys in sorted(self.members.items()):

@@ -178,5 +178,24 @@ def test_a_clear_winner_joins_below_the_main_threshold(make_tracklet, unit_vecto
     assert len(set(add_all(lenient, [a, b]).values())) == 1
     # a rival about as similar (0.42) makes the winner unclear: a new identity instead
     rival = make_tracklet("cam03", 1, 5.0, 9.0, unit_vector(0, 0.47, np.sqrt(1 - 0.47**2)))
-    ids = add_all(associator(similarity_threshold=0.6, similarity_floor=0.25, clear_margin=0.15), [a, rival, b])
+    ids = add_all(
+        associator(similarity_threshold=0.6, similarity_floor=0.25, clear_margin=0.15), [a, rival, b]
+    )
     assert ids[b.key] not in (ids[a.key], ids[rival.key])
+
+
+def test_expire_forgets_old_identities_entirely(make_tracklet, unit_vector):
+    assoc = Associator(
+        8, AssociationConfig.from_yaml(camera_centre=False), GalleryConfig.from_yaml(max_age_s=60)
+    )
+    old = make_tracklet("cam01", 1, 0.0, 3.0, unit_vector(1, 0))
+    recent = make_tracklet("cam01", 2, 100.0, 103.0, unit_vector(0, 1))
+    assoc.add(old)
+    assoc.add(recent)
+    gone = assoc.expire(now=110.0)
+    assert [i.members for i in gone] == [(old.key,)]
+    assert old.key not in assoc.tracklets and old.key not in assoc.gid_of
+    assert [i.members for i in assoc.identities()] == [(recent.key,)]
+    # the same look later starts a new identity: the old one is gone
+    again = make_tracklet("cam02", 1, 120.0, 123.0, unit_vector(1, 0))
+    assert assoc.add(again) not in (gone[0].global_id, assoc.gid_of[recent.key])
