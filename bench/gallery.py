@@ -48,18 +48,22 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return out
 
 
-def config_for(index: str, size: int) -> GalleryConfig:
+def config_for(index: str, size: int, hnsw_ef_search: int | None = None) -> GalleryConfig:
     # IVF lists ~ 4 sqrt(N), capped so every list can be trained; nprobe 1/16 of the lists, at least 8.
     nlist = int(min(4 * np.sqrt(size), size // 39)) or 1
+    extra = {} if hnsw_ef_search is None else {"hnsw_ef_search": hnsw_ef_search}
     return GalleryConfig.from_yaml(
-        index=index, ivf_nlist=nlist, ivf_nprobe=max(8, nlist // 16), max_age_s=0.0
+        index=index, ivf_nlist=nlist, ivf_nprobe=max(8, nlist // 16), max_age_s=0.0, **extra
     )
 
 
-def measure(index: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
+def measure(
+    index: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, hnsw_ef_search: int | None = None
+) -> dict:
     before = rss_mib()
     started = time.perf_counter()
-    gallery = Gallery(vectors.shape[1], config_for(index, len(vectors)))
+    config = config_for(index, len(vectors), hnsw_ef_search)
+    gallery = Gallery(vectors.shape[1], config)
     zeros = np.zeros(len(vectors))
     gallery.load(np.arange(len(vectors)), vectors, zeros, zeros)
     gallery.search(queries[:1], 1)  # builds (and for IVF trains) the index
@@ -80,6 +84,7 @@ def measure(index: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndar
         "p99_ms": round(float(np.percentile(lat, 99)), 3),
         "recall_at_1": round(hits / len(queries), 4),
         "memory_mib": round(grown, 1),
+        "hnsw_ef_search": config.hnsw_ef_search if index == "hnsw" else None,
     }
 
 
@@ -103,6 +108,7 @@ def main() -> None:
     )
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--hnsw-ef-search", type=int, default=None, help="default: gallery.yaml's")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/gallery"))
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
@@ -119,7 +125,7 @@ def main() -> None:
         exact.add(vectors)
         truth = exact.search(noisy / np.linalg.norm(noisy, axis=1, keepdims=True), 1)[1][:, 0]
         del exact
-        rows.append(measure(index, vectors, noisy, truth))
+        rows.append(measure(index, vectors, noisy, truth, args.hnsw_ef_search))
         tqdm.write(json.dumps(rows[-1]))
     checks = {}
     for r in rows:
