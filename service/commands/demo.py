@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.commands.errors import user_errors
+from service.commands.options import EmbedderOption
 from synth.config import ConfigError, load_scene_config
 from synth.scene import generate_scene, scene_matches
 from trackers.metrics import FormatError, read_mtmc, score_mtmc
@@ -29,7 +30,7 @@ def demo(
     preset: Annotated[str, typer.Option(help="Scene preset.")] = "default",
     seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
     smoke: Annotated[bool, typer.Option("--smoke", help="A few seconds of video, for tests.")] = False,
-    embedder: Annotated[str, typer.Option(help="Appearance model: reid or colourhog.")] = "reid",
+    embedder: EmbedderOption = "reid",
 ) -> None:
     """Generate the default synthetic multi-camera town, track it end to end and print the MTMC result."""
     from service.embedders import build_embedder, embedding_dim

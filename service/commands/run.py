@@ -16,6 +16,13 @@ from rich.console import Console
 from rich.table import Table
 
 from service.commands.errors import user_errors
+from service.commands.options import (
+    DetectorConfigOption,
+    DetectorWeightsOption,
+    EmbedderOption,
+    ReidWeightsOption,
+    TrackerConfigOption,
+)
 
 PARTIAL_FAILURE_EXIT = 1
 
@@ -23,15 +30,9 @@ PARTIAL_FAILURE_EXIT = 1
 def run(
     scene: Annotated[Path, typer.Option(help="Scene folder: camNN.mp4 videos, calibration/camNN.json.")],
     out: Annotated[Path, typer.Option(help="Prediction file (AI City MTMC format, all cameras).")],
-    embedder: Annotated[
-        str, typer.Option(help="Appearance model: reid (the trained Re-ID model) or colourhog (stand-in).")
-    ] = "reid",
-    reid_weights: Annotated[
-        Path | None, typer.Option(help="Re-ID model for --embedder reid (.pt, .onnx or .engine).")
-    ] = None,
-    weights: Annotated[
-        Path | None, typer.Option(help="Detector weights (default: the shipped model).")
-    ] = None,
+    embedder: EmbedderOption = "reid",
+    reid_weights: ReidWeightsOption = None,
+    weights: DetectorWeightsOption = None,
     oracle: Annotated[
         bool,
         typer.Option(
@@ -48,8 +49,8 @@ def run(
     association_config: Annotated[Path | None, typer.Option(help="Association YAML.")] = None,
     tracklet_config: Annotated[Path | None, typer.Option(help="Tracklet builder YAML.")] = None,
     gallery_config: Annotated[Path | None, typer.Option(help="Gallery YAML.")] = None,
-    tracker_config: Annotated[Path | None, typer.Option(help="DeepSORT YAML.")] = None,
-    detector_config: Annotated[Path | None, typer.Option(help="Detector YAML.")] = None,
+    tracker_config: TrackerConfigOption = None,
+    detector_config: DetectorConfigOption = None,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Stop each camera after this many frames.")
     ] = None,

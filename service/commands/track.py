@@ -14,6 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from service.commands.errors import user_errors
+from service.commands.options import (
+    DetectorConfigOption,
+    DetectorWeightsOption,
+    EmbedderOption,
+    ReidWeightsOption,
+    TrackerConfigOption,
+)
 
 PARTIAL_FAILURE_EXIT = 1
 
@@ -28,28 +35,14 @@ def track(
     camera_id: Annotated[
         list[str] | None, typer.Option(help="Camera ids, one per --video (default: the file names).")
     ] = None,
-    weights: Annotated[
-        Path | None, typer.Option(help="Detector weights (default: the shipped model).")
-    ] = None,
-    detector_config: Annotated[
-        Path | None, typer.Option(help="Detector YAML (default: the shipped one).")
-    ] = None,
-    tracker_config: Annotated[
-        Path | None, typer.Option(help="DeepSORT YAML (default: the shipped one).")
-    ] = None,
+    weights: DetectorWeightsOption = None,
+    detector_config: DetectorConfigOption = None,
+    tracker_config: TrackerConfigOption = None,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many frames (live streams).")
     ] = None,
-    embedder: Annotated[
-        str, typer.Option(help="Appearance model: reid (the trained Re-ID model) or colourhog (stand-in).")
-    ] = "colourhog",
-    reid_weights: Annotated[
-        Path | None,
-        typer.Option(
-            help="Re-ID model for --embedder reid: a .pt checkpoint (default: the shipped one), an "
-            ".onnx export (ONNX Runtime) or a TensorRT .engine."
-        ),
-    ] = None,
+    embedder: EmbedderOption = "colourhog",
+    reid_weights: ReidWeightsOption = None,
     include_predicted: Annotated[
         bool, typer.Option(help="Also write tracks that were only predicted (no detection) in a frame.")
     ] = False,
