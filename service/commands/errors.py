@@ -9,6 +9,8 @@ import typer
 from pydantic import ValidationError
 
 USER_ERROR_EXIT = 2
+# Some cameras failed while the others finished (their results were written).
+PARTIAL_FAILURE_EXIT = 1
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.commands.errors import user_errors
+from service.commands.errors import PARTIAL_FAILURE_EXIT, user_errors
 from service.commands.options import (
     DetectorConfigOption,
     DetectorWeightsOption,
@@ -21,8 +21,6 @@ from service.commands.options import (
     ReidWeightsOption,
     TrackerConfigOption,
 )
-
-PARTIAL_FAILURE_EXIT = 1
 
 
 def track(
