@@ -101,3 +101,26 @@ def test_corrupt_camera_video_is_named(tmp_path: Path, smoke_scene: Path) -> Non
     (scene / "cam02.mp4").write_bytes(b"\x00garbage" * 100)
     result = runner.invoke(app, ["run", "--scene", str(scene), "--out", str(tmp_path / "p.txt"), "--oracle"])
     assert result.exit_code == 2 and "cam02.mp4" in result.stderr
+
+
+def test_calibration_is_optional_and_a_bad_one_is_named(tmp_path: Path, smoke_scene: Path) -> None:
+    scene = tmp_path / "scene"
+    shutil.copytree(smoke_scene, scene, ignore=shutil.ignore_patterns("masks", "yolo", "reid", "calibration"))
+    args = [
+        "run",
+        "--scene",
+        str(scene),
+        "--out",
+        str(tmp_path / "p.txt"),
+        "--oracle",
+        "--embedder",
+        "colourhog",
+    ]
+    # without ground positions association still runs, on time and appearance alone; world columns are -1
+    assert runner.invoke(app, args).exit_code == 0
+    pred = read_mtmc(tmp_path / "p.txt", ground_truth=False)
+    assert len(pred) == 0 or (pred.world_xy == -1).all()
+    (scene / "calibration").mkdir()
+    (scene / "calibration" / "cam01.json").write_text("{bad")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "cam01.json: not a calibration file" in result.stderr
