@@ -28,11 +28,11 @@ from _figures import save_figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.embedders import build_embedder, embedding_dim
-from service.scene_run import pipeline_factory, run_scene
+from service.embedders import build_embedder
+from service.scene_run import track_scene
 from synth.config import load_scene_config
 from synth.scene import generate_scene, scene_matches
-from trackers.association import AssociationConfig, Associator
+from trackers.association import AssociationConfig
 from trackers.deepsort import DeepSortConfig
 from trackers.detection import DetectorConfig
 from trackers.metrics import MTMCBoxes, read_mtmc, score_mtmc
@@ -66,10 +66,11 @@ def cut(boxes: MTMCBoxes, last_frame: int | None) -> MTMCBoxes:
 def evaluate(scene: Path, embedder: str, oracle: bool, max_frames: int | None) -> dict:
     appearance = build_embedder(embedder)
     detector = None if oracle else DetectorConfig.from_yaml()
-    make_pipeline = pipeline_factory(scene, appearance, DeepSortConfig.from_yaml(), detector)
     config = AssociationConfig.from_yaml()
-    associator = Associator(embedding_dim(appearance), config)
-    result = run_scene(scene, make_pipeline, associator, max_frames=max_frames)
+    result = track_scene(
+        scene, appearance, detector, DeepSortConfig.from_yaml(), config, max_frames=max_frames
+    )
+    associator = result.association.associator
     gt = cut(read_mtmc(scene / "gt" / "gt.txt", ground_truth=True), max_frames)
     tracklets = list(associator.tracklets.values())
     row = {

@@ -20,12 +20,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from service.embedders import embedding_dim
 from service.ingest import SourceConfig, SourceError, open_source, probe_video
 from trackers.appearance import Embedder
-from trackers.association import Associator
+from trackers.association import AssociationConfig, Associator
 from trackers.calibration import load_ground_planes
 from trackers.deepsort import DeepSortConfig, DeepSortTracker
 from trackers.detection import DetectorConfig, YoloDetector
+from trackers.gallery import GalleryConfig
 from trackers.multicam import MultiCameraAssociation, merge_in_time
 from trackers.oracle import GroundTruthDetector
 from trackers.pipeline import CameraPipeline
@@ -40,7 +42,6 @@ QUEUE_FRAMES = 32
 @dataclass(frozen=True)
 class _FrameResult:
     timestamp: float
-    size: tuple[int, int]
     detections: Detections
     tracks: Tracks
 
@@ -121,7 +122,7 @@ def _perceive(
             for frame, detections, tracks in pipeline.run(source.frames()):
                 if stop.is_set():
                     return
-                out.put(_FrameResult(frame.timestamp, frame.size, detections, tracks))
+                out.put(_FrameResult(frame.timestamp, detections, tracks))
                 report.frames += 1
                 if max_frames is not None and report.frames >= max_frames:
                     break
@@ -185,3 +186,21 @@ def run_scene(
     for cam, report in reports.items():
         report.seconds_of_video = report.frames / infos[cam].fps if infos[cam].fps else 0.0
     return SceneRun(multicam, reports, wall)
+
+
+def track_scene(
+    scene_dir: Path,
+    appearance: Embedder,
+    detector_config: DetectorConfig | None,
+    tracker_config: DeepSortConfig,
+    association_config: AssociationConfig,
+    gallery_config: GalleryConfig | None = None,
+    tracklet_config: TrackletConfig | None = None,
+    max_frames: int | None = None,
+    progress: bool = True,
+) -> SceneRun:
+    """The whole pipeline over a scene with these settings: per-camera pipelines (``pipeline_factory``;
+    ``detector_config`` None = ground-truth boxes), a fresh ``Associator``, ``run_scene``."""
+    make_pipeline = pipeline_factory(scene_dir, appearance, tracker_config, detector_config)
+    associator = Associator(embedding_dim(appearance), association_config, gallery_config)
+    return run_scene(scene_dir, make_pipeline, associator, tracklet_config, max_frames, progress)

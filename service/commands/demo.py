@@ -33,10 +33,10 @@ def demo(
     embedder: EmbedderOption = "reid",
 ) -> None:
     """Generate the default synthetic multi-camera town, track it end to end and print the MTMC result."""
-    from service.embedders import build_embedder, embedding_dim
+    from service.embedders import build_embedder
     from service.ingest import SourceError
-    from service.scene_run import pipeline_factory, run_scene
-    from trackers.association import AssociationConfig, Associator
+    from service.scene_run import track_scene
+    from trackers.association import AssociationConfig
     from trackers.deepsort import DeepSortConfig
     from trackers.detection import DetectorConfig, DetectorError
     from trackers.metrics import write_mtmc
@@ -55,12 +55,11 @@ def demo(
         gt = read_mtmc(scene_dir / "gt" / "gt.txt", ground_truth=True)
         console.print(f"tracking {len(cfg.cameras)} cameras (detector, {embedder} embedder, DeepSORT) ...")
         appearance = build_embedder(embedder)
-        make_pipeline = pipeline_factory(
-            scene_dir, appearance, DeepSortConfig.from_yaml(), DetectorConfig.from_yaml()
-        )
         association = AssociationConfig.from_yaml()
-        associator = Associator(embedding_dim(appearance), association)
-        result = run_scene(scene_dir, make_pipeline, associator)
+        result = track_scene(
+            scene_dir, appearance, DetectorConfig.from_yaml(), DeepSortConfig.from_yaml(), association
+        )
+        associator = result.association.associator
         tracklets = list(associator.tracklets.values())
         results = {}
         for mode, gid_of in (

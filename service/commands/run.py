@@ -61,10 +61,10 @@ def run(
     """Track every camera of a scene and associate vehicles across cameras (AI City MTMC predictions)."""
     from export.spec import ModelFileError
     from models.reid.checkpoint import CheckpointError
-    from service.embedders import EMBEDDER_KINDS, build_embedder, embedding_dim
+    from service.embedders import EMBEDDER_KINDS, build_embedder
     from service.ingest import SourceError
-    from service.scene_run import pipeline_factory, run_scene, scene_videos
-    from trackers.association import AssociationConfig, Associator
+    from service.scene_run import scene_videos, track_scene
+    from trackers.association import AssociationConfig
     from trackers.calibration import CalibrationError
     from trackers.config import ConfigError
     from trackers.deepsort import DeepSortConfig
@@ -95,10 +95,10 @@ def run(
         overrides = {"weights": weights} if weights else {}
         det_cfg = None if oracle else DetectorConfig.from_yaml(detector_config, **overrides)
         appearance = build_embedder(embedder, reid_weights)
-        dim = embedding_dim(appearance)
-        make_pipeline = pipeline_factory(scene, appearance, trk_cfg, det_cfg)
-        associator = Associator(dim, assoc_cfg, gallery_cfg)
-        result = run_scene(scene, make_pipeline, associator, tracklet_cfg, max_frames)
+        result = track_scene(
+            scene, appearance, det_cfg, trk_cfg, assoc_cfg, gallery_cfg, tracklet_cfg, max_frames
+        )
+        associator = result.association.associator
         gid_of = refine_identities(associator, assoc_cfg.refine) if refine else associator.gid_of
         rows = mtmc_rows(associator.tracklets.values(), gid_of, min_cameras=1 if all_identities else 2)
         out.parent.mkdir(parents=True, exist_ok=True)
