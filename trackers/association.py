@@ -17,6 +17,7 @@ before comparing (``camera_centre``): a camera's colour cast and viewpoint other
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -80,7 +81,9 @@ class Associator:
     """Assigns global identities to tracklets, online. dim: embedding length D.
 
     ``add(tracklet) -> global_id``; ``identities()`` lists them; ``snapshot``/``restore`` keep the state
-    (tracklets, identities, camera statistics, learned topology, gallery) across a restart.
+    (tracklets, identities, camera statistics, learned topology, gallery) across a restart. ``new_id``, when
+    given, hands out new identity ids (the service's store: ids that operators' splits also draw from, so
+    none is handed out twice); by default the associator counts 1, 2, 3 ...
     """
 
     def __init__(
@@ -89,8 +92,10 @@ class Associator:
         config: AssociationConfig | None = None,
         gallery_config: GalleryConfig | None = None,
         topology: CameraTopology | None = None,
+        new_id: Callable[[], int] | None = None,
     ) -> None:
         self.config = config or AssociationConfig.from_yaml()
+        self._new_id = new_id
         self.dim = dim
         self.gallery = Gallery(dim, gallery_config)
         self.topology = topology or CameraTopology(self.config.topology)
@@ -227,6 +232,8 @@ class Associator:
                         for source, target, transit in transits:
                             self.topology.observe(source, target, transit)
                     return gid
+        if self._new_id is not None:
+            return self._new_id()
         gid = self._next_id
         self._next_id += 1
         return gid
@@ -354,6 +361,7 @@ class Associator:
         folder: str | Path,
         config: AssociationConfig | None = None,
         gallery_config: GalleryConfig | None = None,
+        new_id: Callable[[], int] | None = None,
     ) -> Associator:
         folder = Path(folder)
         try:
@@ -363,7 +371,7 @@ class Associator:
             raise ValueError(
                 f"{folder}: not an association snapshot ({exc}); pass a folder written by Associator.snapshot"
             ) from None
-        out = cls(int(state["dim"]), config, gallery_config)
+        out = cls(int(state["dim"]), config, gallery_config, new_id=new_id)
         out.gallery = Gallery.restore(folder / "gallery.npz", out.gallery.config)
         for i, (cam, tid, n_obs, final) in enumerate(state["tracklets"]):
             fields = {

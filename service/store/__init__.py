@@ -1,0 +1,47 @@
+"""The state store (cameras, identities, tracklets, trajectories, events, audit log): in memory or Redis."""
+
+from service.store.base import (
+    AuditEntry,
+    CameraRecord,
+    CameraStatus,
+    ConflictError,
+    Event,
+    EventIn,
+    IdentityQuery,
+    IdentityRecord,
+    LiveBox,
+    LiveView,
+    NotFoundError,
+    Page,
+    StateStore,
+    StoreCounts,
+    StoreError,
+    StoreUnavailableError,
+    TrackletRecord,
+    TrajectoryPoint,
+    tracklet_id,
+)
+from service.store.memory import MemoryStore
+
+__all__ = [
+    "AuditEntry",
+    "CameraRecord",
+    "CameraStatus",
+    "ConflictError",
+    "Event",
+    "EventIn",
+    "IdentityQuery",
+    "IdentityRecord",
+    "LiveBox",
+    "LiveView",
+    "MemoryStore",
+    "NotFoundError",
+    "Page",
+    "StateStore",
+    "StoreCounts",
+    "StoreError",
+    "StoreUnavailableError",
+    "TrackletRecord",
+    "TrajectoryPoint",
+    "tracklet_id",
+]
