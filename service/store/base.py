@@ -81,7 +81,9 @@ class CameraRecord(_Record):
 
 class CameraStatus(_Record):
     """A camera worker's latest report (published every second or so). ``url`` and ``last_error`` are
-    already redacted. state: the reader's state, or "failed" / "stopped" from the worker."""
+    already redacted. state: the reader's state, or "failed" / "stopped" from the worker. fps: frames
+    received per second, recently; queue_depth: frames waiting for the pipeline; stage_ms: mean milliseconds
+    per frame of each pipeline stage (decode, detect, embed, track)."""
 
     camera_id: str
     state: str
@@ -90,6 +92,7 @@ class CameraStatus(_Record):
     frames_received: int = 0
     frames_processed: int = 0
     frames_dropped: int = 0
+    queue_depth: int = 0
     reconnects: int = 0
     last_frame_wall: float | None = None
     last_error: str | None = None
