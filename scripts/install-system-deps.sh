@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, the system programs the ingest tests need (only those missing):
+# Installs, with apt-get, the system programs the tests need (only those missing):
 #   ffmpeg                 publishes the test video to the RTSP server
 #   rtsp-server-perl       Debian's RTSP relay server (RTP over UDP), for the UDP / reconnect tests
 #   GStreamer RTSP server  (python3-gi + gir1.2-gst-rtsp-server-1.0) for the RTP-over-TCP test, which
 #                          rtsp-server-perl cannot serve
+#   chromium               Debian's browser, driven by Playwright in the operator web page test
 # Idempotent: prints one line per component and exits 0 at once when everything is present.
 set -euo pipefail
 
 RTSP_SERVER_BIN=/usr/bin/rtsp-server-perl
+CHROMIUM_BIN=/usr/bin/chromium
 GST_PACKAGES=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 
 missing=()
@@ -28,6 +30,12 @@ if dpkg -s "${GST_PACKAGES[@]}" >/dev/null 2>&1; then
 else
     echo "gstreamer rtsp server: missing"
     missing+=("${GST_PACKAGES[@]}")
+fi
+if [ -x "$CHROMIUM_BIN" ]; then
+    echo "chromium: present ($CHROMIUM_BIN)"
+else
+    echo "chromium: missing"
+    missing+=(chromium)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
