@@ -1,0 +1,353 @@
+"""Benchmark: REST API read latency over a Redis-backed store of 10,000 identities, 50 concurrent clients.
+
+    .venv/bin/python bench/api.py [--identities 10000] [--requests 5000] [--clients 50] [--max-seconds 120]
+        [--server-workers 1] [--client-processes 1] [--redis-url redis://127.0.0.1:6379/0]
+        [--out runs/bench/api] [--smoke]
+
+The API (``create_app`` over a ``RedisStore`` under a fresh ``bench-<uuid>`` prefix) runs under uvicorn in
+``--server-workers`` child processes sharing one free loopback port (SO_REUSEPORT: the kernel spreads the
+connections). The store is filled directly: each identity has 1-3 tracklets on distinct cameras (of 8),
+each tracklet ~50 trajectory points (5 s at 10 Hz) and a 192-float embedding. Then ``--clients`` clients
+(one keep-alive ``httpx.AsyncClient`` each, no think time, spread over ``--client-processes`` processes)
+share ``--requests`` requests, stopping early at ``--max-seconds``: 40 % GET /api/v1/identities/{id},
+40 % GET /api/v1/identities/{id}/trajectory?limit=100, 20 % GET /api/v1/identities?camera=...&limit=50, ids
+and cameras drawn uniformly. Latency is wall time per request as the client sees it (ms). The report adds
+the same mix from one client alone (the service time) and the store calls of each route timed directly
+(the store's share). Closed-loop clients wait about clients / throughput on average, so the target needs
+~2,000 requests/s: more CPU than one server process and one client process get. Prints JSON; writes
+``<out>/api.json`` and ``<out>/api.png``; wipes its Redis prefix at the end.
+Target: p99 <= 50 ms for GET identity and GET trajectory page with 10,000 identities and 50 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import matplotlib.pyplot as plt
+import numpy as np
+from _figures import save_figure
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.settings import ServiceSettings
+from service.store import TrackletRecord, TrajectoryPoint, tracklet_id
+from service.store.redis import RedisStore
+
+TARGET_P99_MS = 50.0
+TARGET_KINDS = ("identity", "trajectory")
+CAMERAS = tuple(f"cam{i:02d}" for i in range(1, 9))
+POINTS_PER_TRACKLET = 50
+POINT_HZ = 10.0
+EMBEDDING_DIM = 192  # the shipped Re-ID model's
+SCENE_S = 3600.0  # identities first appear anywhere in this hour
+QUERY_MIX = (("identity", 0.4), ("trajectory", 0.4), ("list", 0.2))
+SERVER_START_TIMEOUT_S = 30.0
+WARMUP_REQUESTS = 200
+# Requests of the same mix from one client alone: the service time, without waiting behind other clients.
+UNLOADED_REQUESTS = 300
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def serve(redis_url: str, prefix: str, port: int) -> None:
+    """One server process: the API over the benchmark's Redis prefix on ``port`` (shared), until terminated."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    settings = ServiceSettings(_env_file=None, REDIS_URL=redis_url, redis_prefix=prefix, log_level="warning")
+    app = create_app(settings, RedisStore(redis_url, prefix=prefix))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # every worker listens on the one port
+    sock.bind((LOOPBACK, port))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=4096)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def fill(store: RedisStore, identities: int, rng: random.Random) -> dict:
+    """Record ``identities`` identities through the store (ids 1..N); returns what was written."""
+    tracklets = points = 0
+    started = time.perf_counter()
+    for gid in tqdm(range(1, identities + 1), desc="fill identities", unit="id", mininterval=1.0):
+        t = rng.uniform(0.0, SCENE_S)
+        for local, camera_id in enumerate(rng.sample(CAMERAS, rng.randint(1, 3)), start=1):
+            n = rng.randint(POINTS_PER_TRACKLET - 5, POINTS_PER_TRACKLET + 5)
+            embedding = np.asarray([rng.gauss(0.0, 1.0) for _ in range(EMBEDDING_DIM)])
+            embedding /= np.linalg.norm(embedding)
+            record = TrackletRecord(
+                tracklet_id=tracklet_id(camera_id, gid * 10 + local),
+                camera_id=camera_id,
+                local_track_id=gid * 10 + local,
+                global_id=gid,
+                t_start=t,
+                t_end=t + (n - 1) / POINT_HZ,
+                n_obs=n,
+                embedding=tuple(round(float(v), 4) for v in embedding),
+            )
+            x = rng.uniform(0.0, 1200.0)
+            track = [
+                TrajectoryPoint(
+                    tracklet_id=record.tracklet_id,
+                    camera_id=camera_id,
+                    frame=int(t * POINT_HZ) + i + 1,
+                    t=round(t + i / POINT_HZ, 3),
+                    xyxy=(round(x + 2.0 * i, 1), 300.0, round(x + 2.0 * i + 80.0, 1), 360.0),
+                    world=(round(0.3 * i, 2), round(12.0 - 0.1 * i, 2)),
+                )
+                for i in range(n)
+            ]
+            store.record_tracklet(record, track)
+            tracklets += 1
+            points += n
+            t = record.t_end + rng.uniform(5.0, 60.0)  # the next camera sees it a little later
+    return {
+        "identities": identities,
+        "tracklets": tracklets,
+        "points": points,
+        "fill_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def wait_until_up(base_url: str, servers: list[multiprocessing.Process]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for server in servers:
+            if not server.is_alive():
+                raise SystemExit(f"an API server process exited with code {server.exitcode} before answering")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(
+        f"the API server did not answer {base_url}/healthz within {SERVER_START_TIMEOUT_S:.0f} s"
+    )
+
+
+def request_plan(n: int, identities: int, rng: random.Random) -> list[tuple[str, str]]:
+    """``n`` (kind, path) requests in the benchmark's mix."""
+    kinds = rng.choices([k for k, _ in QUERY_MIX], weights=[w for _, w in QUERY_MIX], k=n)
+    plan = []
+    for kind in kinds:
+        gid = rng.randint(1, identities)
+        if kind == "identity":
+            plan.append((kind, f"/api/v1/identities/{gid}"))
+        elif kind == "trajectory":
+            plan.append((kind, f"/api/v1/identities/{gid}/trajectory?limit=100"))
+        else:
+            plan.append((kind, f"/api/v1/identities?camera={rng.choice(CAMERAS)}&limit=50"))
+    return plan
+
+
+async def run_clients(
+    base_url: str, plan: list[tuple[str, str]], clients: int, max_seconds: float
+) -> tuple[list[tuple[str, float]], dict[str, int], float]:
+    """Send ``plan`` from ``clients`` keep-alive clients at once; returns ((kind, ms) per answered request,
+    errors by kind, elapsed s). Stops taking new requests after ``max_seconds``."""
+    latencies: list[tuple[str, float]] = []
+    errors: dict[str, int] = {}
+    queue = iter(plan)
+    deadline = time.perf_counter() + max_seconds
+
+    async def client() -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as http:
+            for kind, path in queue:
+                if time.perf_counter() > deadline:
+                    return
+                started = time.perf_counter()
+                try:
+                    response = await http.get(path)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                elapsed_ms = (time.perf_counter() - started) * 1e3
+                if ok:
+                    latencies.append((kind, elapsed_ms))
+                else:
+                    errors[kind] = errors.get(kind, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, errors, time.perf_counter() - started
+
+
+def client_process(
+    base_url: str, plan: list[tuple[str, str]], clients: int, max_seconds: float
+) -> tuple[list[tuple[str, float]], dict[str, int], float]:
+    """One load-generator process: ``run_clients`` on its share of the plan."""
+    return asyncio.run(run_clients(base_url, plan, clients, max_seconds))
+
+
+def load(
+    base_url: str, plan: list[tuple[str, str]], clients: int, processes: int, max_seconds: float
+) -> tuple[list[tuple[str, float]], dict[str, int], float]:
+    """``plan`` from ``clients`` clients over ``processes`` processes; returns (kind, ms) per answered request,
+    errors by kind, and the throughput's time base (s): answered / sum of each process's rate."""
+    if processes == 1:
+        return client_process(base_url, plan, clients, max_seconds)
+    shares = [
+        (base_url, plan[i::processes], len(range(i, clients, processes)), max_seconds)
+        for i in range(processes)
+    ]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        results = pool.starmap(client_process, shares)
+    latencies = [row for lat, _, _ in results for row in lat]
+    errors: dict[str, int] = {}
+    for _, errs, _ in results:
+        for kind, n in errs.items():
+            errors[kind] = errors.get(kind, 0) + n
+    # Processes start a little apart: add up each one's rate rather than divide by the spread of all.
+    rate = sum(len(lat) / elapsed for lat, _, elapsed in results if elapsed > 0)
+    return latencies, errors, len(latencies) / rate if rate else 0.0
+
+
+def store_latency(store: RedisStore, identities: int, rng: random.Random, n: int) -> dict:
+    """ms per kind of what each route asks the store, called directly (no HTTP): the store's share."""
+    from service.store import IdentityQuery
+
+    calls = {
+        "identity": lambda gid: store.tracklets_of(store.get_identity(gid).global_id),
+        "trajectory": lambda gid: store.trajectory(store.get_identity(gid).global_id, limit=100),
+        "list": lambda gid: store.list_identities(IdentityQuery(camera=rng.choice(CAMERAS), limit=50)),
+    }
+    out = {}
+    for kind, call in calls.items():
+        values = []
+        for _ in range(n):
+            gid = rng.randint(1, identities)
+            started = time.perf_counter()
+            call(gid)
+            values.append((time.perf_counter() - started) * 1e3)
+        out[kind] = summarise(values)
+    return out
+
+
+def by_kind(latencies: list[tuple[str, float]]) -> dict:
+    return {kind: summarise([ms for k, ms in latencies if k == kind]) for kind, _ in QUERY_MIX}
+
+
+def summarise(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0, "p50_ms": None, "p99_ms": None, "mean_ms": None}
+    lat = np.asarray(values)
+    return {
+        "count": len(values),
+        "p50_ms": round(float(np.percentile(lat, 50)), 2),
+        "p99_ms": round(float(np.percentile(lat, 99)), 2),
+        "mean_ms": round(float(lat.mean()), 2),
+    }
+
+
+def chart(latencies: list[tuple[str, float]], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    all_ms = [ms for _, ms in latencies] or [1.0]
+    bins = np.geomspace(max(min(all_ms), 0.1), max(max(all_ms), TARGET_P99_MS * 1.2), 60)
+    for kind, _ in QUERY_MIX:
+        values = [ms for k, ms in latencies if k == kind]
+        if values:
+            ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=f"{kind} ({len(values)})")
+    ax.axvline(TARGET_P99_MS, color="grey", linestyle="--", label="target p99")
+    ax.set(xscale="log", xlabel="latency ms (client side)", ylabel="requests", title="API read latency")
+    ax.legend()
+    save_figure(fig, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--identities", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=5_000, help="measured requests, all clients together")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="stop sending after this long (s)")
+    parser.add_argument("--server-workers", type=int, default=1, help="uvicorn processes sharing the port")
+    parser.add_argument("--client-processes", type=int, default=1, help="load-generator processes")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/api"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: 200 identities, 300 requests")
+    args = parser.parse_args()
+    if args.smoke:
+        args.identities, args.requests, args.clients = 200, 300, 10
+    rng = random.Random(args.seed)
+    prefix = f"bench-{uuid.uuid4().hex}"
+    store = RedisStore(args.redis_url, prefix=prefix)
+    store.ping()  # an unreachable Redis stops here with the fix in the message
+    port = free_port()
+    base_url = f"http://{LOOPBACK}:{port}"
+    spawn = multiprocessing.get_context("spawn")
+    servers = [
+        spawn.Process(target=serve, args=(args.redis_url, prefix, port), daemon=True)
+        for _ in range(args.server_workers)
+    ]
+    try:
+        written = fill(store, args.identities, rng)
+        for server in servers:
+            server.start()
+        wait_until_up(base_url, servers)
+        warmup = request_plan(WARMUP_REQUESTS * args.server_workers, args.identities, rng)
+        asyncio.run(run_clients(base_url, warmup, args.clients, 30.0))
+        alone = asyncio.run(
+            run_clients(base_url, request_plan(UNLOADED_REQUESTS, args.identities, rng), 1, 30.0)
+        )[0]
+        in_store = store_latency(store, args.identities, rng, UNLOADED_REQUESTS)
+        plan = request_plan(args.requests, args.identities, rng)
+        latencies, errors, elapsed_s = load(
+            base_url, plan, args.clients, args.client_processes, args.max_seconds
+        )
+    finally:
+        for server in servers:
+            if server.is_alive():
+                server.terminate()
+                server.join(timeout=10)
+        store.wipe()
+        store.close()
+    loaded = by_kind(latencies)
+    report = {
+        **written,
+        "clients": args.clients,
+        "server_workers": args.server_workers,
+        "client_processes": args.client_processes,
+        "cpu_cores": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "requests_planned": args.requests,
+        "requests_answered": len(latencies),
+        "errors": {"total": sum(errors.values()), **errors},
+        "elapsed_s": round(elapsed_s, 2),
+        "requests_per_s": round(len(latencies) / elapsed_s, 1) if elapsed_s > 0 else None,
+        "latency": {**loaded, "overall": summarise([ms for _, ms in latencies])},
+        "latency_one_client": by_kind(alone),
+        "latency_store_calls": in_store,
+        "target": {"p99_ms": TARGET_P99_MS, "kinds": list(TARGET_KINDS)},
+        "checks": {
+            f"{kind}_p99_target_met": loaded[kind]["p99_ms"] is not None
+            and loaded[kind]["p99_ms"] <= TARGET_P99_MS
+            for kind in TARGET_KINDS
+        },
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "api.json").write_text(json.dumps(report, indent=2))
+    chart(latencies, args.out / "api.png")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
