@@ -62,7 +62,7 @@ class _Record(BaseModel):
 class CameraRecord(_Record):
     """A camera the service runs. ``url`` keeps its credentials (the worker needs them): anything shown to a
     person goes through ``service.ingest.redact_url``. ``calibration``: the ``calibration/camNN.json`` mapping
-    (``H_image_to_ground`` 3x3 at least), or None (no world positions)."""
+    (``homography_image_to_world`` 3x3 at least, as ``trackers.calibration`` reads it), or None (no world positions)."""
 
     camera_id: str
     url: str
