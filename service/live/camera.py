@@ -1,0 +1,181 @@
+"""One live camera: a thread runs its source through its own pipeline and hands each frame's result to the
+associator thread; ``status()`` reads the source and the pipeline whenever the runtime publishes.
+
+A camera whose source fails (or whose pipeline raises) ends alone: its state becomes "failed" with the error,
+redacted, and every other camera keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from service.ingest import Source, redact_text
+from service.live.messages import CameraEnded, CameraStarted, FrameResult
+from service.store import CameraRecord, CameraStatus
+from trackers.calibration import GroundPlane
+from trackers.pipeline import CameraPipeline
+from trackers.types import Tracks
+
+log = logging.getLogger(__name__)
+
+# Live views are for a person watching a page: quality 80 keeps a 640x360 frame near 30 kB.
+JPEG_QUALITY = 80
+# How long a blocked hand-off waits before checking whether the associator thread is still there (s).
+PUT_POLL_S = 0.25
+
+
+def encode_jpeg(image: np.ndarray) -> bytes:
+    """image: (H, W, 3) uint8 BGR -> JPEG bytes."""
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f"cannot encode a {image.shape} frame as JPEG")
+    return buffer.tobytes()
+
+
+def describe_error(exc: BaseException) -> str:
+    """An operator-facing one-line reason: our own ValueErrors already read as one; others get their type."""
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+
+
+class LiveCamera:
+    """Runs ``source`` through ``make_pipeline()`` in a thread, putting ``CameraStarted``, one ``FrameResult``
+    per frame and a final ``CameraEnded`` on ``out``.
+
+    Each frame's time is ``t = (wall clock when the stream started) + frame.timestamp``: Unix seconds for a
+    live stream or a file replayed in real time, so cameras started at different moments share one clock and
+    restarts never make time go backwards. Track ids are the tracker's plus ``track_id_offset``.
+    ``live_view_period_s``: seconds between frames sent with their image (for the live view). ``paced``: the
+    source delivers frames at its own rate (a live stream, a file replayed in real time).
+    """
+
+    def __init__(
+        self,
+        camera: CameraRecord,
+        source: Source,
+        make_pipeline: Callable[[], CameraPipeline],
+        ground: GroundPlane | None,
+        out: queue.Queue,
+        live_view_period_s: float,
+        track_id_offset: int = 0,
+        discard: threading.Event | None = None,
+        paced: bool = False,
+    ) -> None:
+        self.camera_id = camera.camera_id
+        self.source = source
+        self.track_id_offset = track_id_offset
+        self.paced = paced
+        self.stopping = threading.Event()
+        self.ended = CameraEnded(self.camera_id)
+        self.frames_processed = 0
+        self.error: str | None = None
+        self._url = camera.url
+        self._make_pipeline = make_pipeline
+        self._ground = ground
+        self._out = out
+        self._period_s = live_view_period_s
+        self._discard = discard or threading.Event()  # set when nobody consumes ``out`` any more
+        self._pipeline: CameraPipeline | None = None
+        self._end_state: str | None = None  # "finished" | "failed" | "stopped" once the thread is over
+        self._thread = threading.Thread(target=self._run, name=f"live-{self.camera_id}", daemon=True)
+
+    def start(self) -> LiveCamera:
+        self._put(CameraStarted(self.camera_id, self._ground, self.stopping))
+        self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        """Ask the thread to end after the frame in hand (closing the source ends a wait for the next one)."""
+        self.stopping.set()
+        self.source.close()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def status(self) -> CameraStatus:
+        """What the camera reports now (URL and error redacted)."""
+        reader = self.source.status()
+        pipeline = self._pipeline
+        ended = self._end_state is not None
+        return CameraStatus(
+            camera_id=self.camera_id,
+            state=self._end_state or reader.state,
+            url=reader.url,
+            fps=0.0 if ended else round(reader.fps, 2),
+            frames_received=reader.frames_received,
+            frames_processed=self.frames_processed,
+            frames_dropped=reader.frames_dropped,
+            queue_depth=reader.queued,
+            reconnects=reader.reconnects,
+            last_frame_wall=reader.last_frame_time,
+            last_error=self.error or reader.last_error,
+            stage_ms=self._stage_ms(pipeline),
+            updated_wall=time.time(),
+        )
+
+    def _stage_ms(self, pipeline: CameraPipeline | None) -> dict[str, float]:
+        if pipeline is None:
+            return {}
+        stage_ms = pipeline.times.mean_ms()
+        if self.paced:
+            # The pipeline's "decode" is the time it waited for each frame: for a source that delivers at its
+            # own pace (a camera, a file replayed in real time) that is mostly the frame period, not decoding.
+            stage_ms.pop("decode", None)
+        return stage_ms
+
+    def _run(self) -> None:
+        try:
+            # Built here, not in the caller: loading a detector takes seconds, and the API answers at once.
+            pipeline = self._pipeline = self._make_pipeline()
+            next_view = 0.0
+            with self.source:
+                t0 = time.time()
+                for frame, detections, tracks in pipeline.run(self.source.frames()):
+                    if self.stopping.is_set():
+                        break
+                    jpeg = None
+                    if (now := time.monotonic()) >= next_view:
+                        jpeg, next_view = encode_jpeg(frame.image), now + self._period_s
+                    self._put(
+                        FrameResult(
+                            self.camera_id, frame.frame_index, t0 + frame.timestamp, frame.size,
+                            detections, self._store_ids(tracks), jpeg,
+                        )
+                    )  # fmt: skip
+                    self.frames_processed += 1
+            self._end_state = "stopped" if self.stopping.is_set() else "finished"
+        except Exception as exc:  # one camera's failure must not stop the others: record it and end this one
+            self.error = redact_text(describe_error(exc), self._url)
+            self._end_state = "failed"
+            log.warning("camera %s failed: %s", self.camera_id, self.error)
+        finally:
+            self.source.close()  # also when the pipeline could not be built and the source never opened
+            self._put(self.ended)
+
+    def _store_ids(self, tracks: Tracks) -> Tracks:
+        if not self.track_id_offset:
+            return tracks
+        return Tracks(
+            tracks.camera_id, tracks.frame_index, tracks.track_id + self.track_id_offset, tracks.xyxy,
+            tracks.detection_index,
+        )  # fmt: skip
+
+    def _put(self, item: object) -> None:
+        """Hand ``item`` on; a full queue holds this camera back (a live reader then drops its oldest frames,
+        keeping latency bounded) unless nobody consumes the queue any more."""
+        while not self._discard.is_set():
+            try:
+                self._out.put(item, timeout=PUT_POLL_S)
+                return
+            except queue.Full:
+                continue
