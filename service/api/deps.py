@@ -1,0 +1,39 @@
+"""FastAPI dependencies that hand a route the app's settings, store, camera control and search index.
+
+``create_app`` puts them on ``app.state``; routes take them as ``Annotated`` parameters (``store: StoreDep``)
+instead of reaching for module globals, so every app a test builds has its own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from service.api.control import CameraControl
+from service.api.search_index import SearchIndex
+from service.settings import ServiceSettings
+from service.store import StateStore
+
+
+def get_settings(connection: HTTPConnection) -> ServiceSettings:
+    return connection.app.state.settings
+
+
+def get_store(connection: HTTPConnection) -> StateStore:
+    return connection.app.state.store
+
+
+def get_control(connection: HTTPConnection) -> CameraControl | None:
+    return connection.app.state.control
+
+
+def get_search_index(connection: HTTPConnection) -> SearchIndex:
+    return connection.app.state.search
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+StoreDep = Annotated[StateStore, Depends(get_store)]
+ControlDep = Annotated[CameraControl | None, Depends(get_control)]
+SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]
