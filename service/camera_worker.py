@@ -10,10 +10,9 @@ Stopping: ``run`` ends when the source ends or ``stop`` is set (SIGTERM); either
 so every live track is published as a final tracklet, and the last status says "stopped". A source that
 fails (at open or mid-stream) leaves status "failed" with its redacted error.
 
-Track ids: the store keys tracklets ``"<camera>:<track id>"`` and each run's tracker counts from 1 again, so a
-restarted worker would overwrite its previous run's tracklets. Each start therefore takes the camera's next
-run number from a Redis counter (INCR ``<prefix>:worker_runs:<camera>``; 1, 2, ...) and publishes track ids
-offset by ``(run - 1) * TRACK_ID_STRIDE``: run 1 keeps the tracker's ids, run 2 starts at 1_000_000_001.
+Track ids: each start is the camera's next run (``StateStore.next_camera_run``, taken by ``crosscam worker``
+and carried by the publisher) and publishes the tracker's ids moved by that run's offset, so a restarted
+worker never overwrites its previous runs' tracklets (``service.track_ids``).
 
 Clock: association compares times across cameras (transit windows, overlaps), and each worker's reader starts
 its own clock at 0. A video file's tracklets keep the file's clock (seconds from its first frame: the cameras
@@ -28,13 +27,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-import cv2
-import numpy as np
 import redis
 
 from service.ingest import Source, SourceConfig, SourceError, open_source, redact_text, redact_url
+from service.live.camera import camera_status, encode_jpeg, ground_plane
 from service.store import (
     CameraRecord,
     CameraStatus,
@@ -46,75 +43,17 @@ from service.store import (
     tracklet_id,
 )
 from service.streams import TrackletPublisher
-from trackers.appearance import Embedder
-from trackers.calibration import CAMERA_POSITION_KEY, HOMOGRAPHY_KEY, CalibrationError, GroundPlane
-from trackers.deepsort import DeepSortConfig, DeepSortTracker
-from trackers.detection import DetectorConfig, YoloDetector
-from trackers.oracle import GroundTruthDetector
+from service.track_ids import renumbered, track_id_offset
 from trackers.pipeline import CameraPipeline
 from trackers.tracklets import TrackletBuilder, TrackletConfig
 from trackers.types import Frame, Tracklet, Tracks
 
-# Tracks one worker run may start before its ids would reach the next run's: at 10 new vehicles per second,
-# three years of one process. Kept below 2**53 for hundreds of thousands of runs (the web page reads ids as
-# JavaScript numbers).
-TRACK_ID_STRIDE = 1_000_000_000
-LIVE_JPEG_QUALITY = 80
 # How long a looked-up global id of a live track is trusted (s): an operator's merge or split shows this late.
 GLOBAL_ID_REFRESH_S = 2.0
 # The reporter thread's tick (s): how soon a stop request closes the source.
 REPORTER_TICK_S = 0.2
 
 log = logging.getLogger(__name__)
-
-
-def next_worker_run(client: redis.Redis, prefix: str, camera_id: str) -> int:
-    """This start's run number for ``camera_id``: 1 on its first start, one more on each start after."""
-    return int(client.incr(f"{prefix}:worker_runs:{camera_id}"))
-
-
-def track_id_offset(run: int) -> int:
-    """What run ``run`` adds to its tracker's ids."""
-    return (run - 1) * TRACK_ID_STRIDE
-
-
-def ground_plane(calibration: dict | None, camera_id: str) -> GroundPlane | None:
-    """The camera's ground plane from its record's calibration mapping (``calibration/camNN.json``'s content),
-    or None without one; CalibrationError naming the camera when it cannot be used."""
-    if calibration is None:
-        return None
-    try:
-        matrix = np.asarray(calibration[HOMOGRAPHY_KEY], dtype=np.float64)
-        position = calibration.get(CAMERA_POSITION_KEY)
-        return GroundPlane(matrix, None if position is None else np.asarray(position, dtype=np.float64))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CalibrationError(
-            f"camera {camera_id}: its calibration cannot be used ({type(exc).__name__}: {exc}); it needs "
-            f'"{HOMOGRAPHY_KEY}": a 3x3 list of rows mapping pixels to ground metres (re-add the camera)'
-        ) from None
-
-
-def camera_pipeline(
-    camera_id: str,
-    appearance: Embedder,
-    tracker_config: DeepSortConfig,
-    detector_config: DetectorConfig,
-    oracle_gt: Path | None = None,
-) -> CameraPipeline:
-    """The camera's own detector (or, with ``oracle_gt``, that MOTChallenge gt.txt's boxes) and tracker."""
-    detector = (
-        GroundTruthDetector(oracle_gt, camera_id) if oracle_gt is not None else YoloDetector(detector_config)
-    )
-    return CameraPipeline(detector, appearance, DeepSortTracker(tracker_config))
-
-
-def renumbered(tracks: Tracks, offset: int) -> Tracks:
-    """``tracks`` with ``offset`` added to every track id."""
-    if offset == 0:
-        return tracks
-    return Tracks(
-        tracks.camera_id, tracks.frame_index, tracks.track_id + offset, tracks.xyxy, tracks.detection_index
-    )
 
 
 @dataclass
@@ -191,7 +130,7 @@ class CameraWorkerLoop:
         self.live_view_period_s = 1.0 / live_view_fps
         self.status_interval_s = status_interval_s
         self.tracklet_config = tracklet_config or TrackletConfig.from_yaml()
-        self.ground = ground_plane(camera.calibration, camera.camera_id)
+        self.ground = ground_plane(camera)
         self.offset = track_id_offset(publisher.run)
         self.report = WorkerReport(camera.camera_id, publisher.run)
         self._global_ids = _GlobalIds(store, camera.camera_id)
@@ -268,11 +207,6 @@ class CameraWorkerLoop:
             self.report.tracklet_ids.add(tracklet_id(tracklet.camera_id, tracklet.local_track_id))
 
     def _live_view(self, frame: Frame, tracks: Tracks) -> LiveView:
-        ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, LIVE_JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError(
-                f"camera {frame.camera_id}: OpenCV could not encode frame {frame.frame_index} as JPEG"
-            )
         seen = tracks.detection_index >= 0  # predicted-only boxes drift: show where vehicles were detected
         ids = [int(t) for t in tracks.track_id[seen]]
         gids = self._global_ids.of(ids)
@@ -283,7 +217,7 @@ class CameraWorkerLoop:
         width, height = frame.size
         return LiveView(
             camera_id=frame.camera_id, frame_index=frame.frame_index, t=frame.timestamp,
-            width=width, height=height, jpeg=jpeg.tobytes(), boxes=boxes,
+            width=width, height=height, jpeg=encode_jpeg(frame.image), boxes=boxes,
         )  # fmt: skip
 
     def _report_until(self, source: Source, stop: threading.Event, done: threading.Event) -> None:
@@ -297,51 +231,32 @@ class CameraWorkerLoop:
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + self.status_interval_s
                 try:
-                    self._put_status(source, None, None)
+                    self._put_status(source)
                 except (redis.RedisError, StoreUnavailableError) as exc:  # the next report may get through
                     log.warning("camera %s: cannot publish its status: %s", self.camera.camera_id, exc)
             done.wait(REPORTER_TICK_S)
 
     def _finish(self, source: Source | None, state: str, error: str | None) -> WorkerReport:
         self.report.state, self.report.error = state, error
-        self._put_status(source, state, error, final=True)
+        self._put_status(source, state, error)
         return self.report
 
-    def _put_status(
-        self, source: Source | None, state: str | None, error: str | None, final: bool = False
-    ) -> None:
-        """Publish the status; after the final one (``final``), the reporter's late ones are dropped."""
+    def _put_status(self, source: Source | None, state: str | None = None, error: str | None = None) -> None:
+        """Publish the status: while running (``state`` None), or the final one with the run's end state
+        ("stopped" / "failed") and error, after which the reporter's late ones are dropped."""
         with self._status_lock:
             if self._finished:
                 return
-            self._finished = final
-            self.store.put_camera_status(self._status(source, state, error, final))
+            self._finished = state is not None
+            self.store.put_camera_status(self._status(source, state, error))
 
-    def _status(
-        self, source: Source | None, state: str | None, error: str | None, final: bool
-    ) -> CameraStatus:
+    def _status(self, source: Source | None, state: str | None, error: str | None) -> CameraStatus:
         """The reader's health (None: the source never opened) and the pipeline's progress; ``state`` and
         ``error`` override the reader's."""
-        common = {
-            "camera_id": self.camera.camera_id,
-            "frames_processed": self.report.frames,
-            "stage_ms": self.pipeline.times.mean_ms(),
-            "updated_wall": time.time(),
-        }
-        reader = source.status() if source is not None else None
-        if reader is None:
+        frames, stage_ms = self.report.frames, self.pipeline.times.mean_ms()
+        if source is None:
             return CameraStatus(
-                state=state or "connecting", url=redact_url(self.camera.url), last_error=error, **common
-            )
-        return CameraStatus(
-            state=state or reader.state,
-            url=reader.url,
-            fps=0.0 if final else round(reader.fps, 2),
-            frames_received=reader.frames_received,
-            frames_dropped=reader.frames_dropped,
-            queue_depth=reader.queued,
-            reconnects=reader.reconnects,
-            last_frame_wall=reader.last_frame_time,
-            last_error=error or reader.last_error,
-            **common,
-        )
+                camera_id=self.camera.camera_id, state=state or "connecting", url=redact_url(self.camera.url),
+                frames_processed=frames, last_error=error, stage_ms=stage_ms, updated_wall=time.time(),
+            )  # fmt: skip
+        return camera_status(source.status(), frames, stage_ms, ended_state=state, error=error)

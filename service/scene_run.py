@@ -87,14 +87,32 @@ def oracle_gt(scene_dir: Path, camera_id: str) -> Path:
     return Path(scene_dir) / "mot" / camera_id / "gt" / "gt.txt"
 
 
+def camera_pipeline(
+    camera_id: str,
+    appearance: Embedder,
+    tracker_config: DeepSortConfig,
+    detector_config: DetectorConfig | None,
+    ground_truth: Path | None = None,
+) -> CameraPipeline:
+    """One camera's pipeline: its own detector (or, with ``ground_truth``, that MOTChallenge gt.txt's boxes;
+    ``detector_config`` is then unused) and tracker, the shared ``appearance`` embedder."""
+    if ground_truth is not None:
+        detector = GroundTruthDetector(ground_truth, camera_id)
+    elif detector_config is not None:
+        detector = YoloDetector(detector_config)
+    else:
+        raise ValueError(f"camera {camera_id}: a pipeline needs a detector config or a ground-truth file")
+    return CameraPipeline(detector, appearance, DeepSortTracker(tracker_config))
+
+
 def pipeline_factory(
     scene_dir: Path,
     appearance: Embedder,
     tracker_config: DeepSortConfig,
     detector_config: DetectorConfig | None,
 ) -> Callable[[str], CameraPipeline]:
-    """camera id -> its own pipeline (own detector and tracker, shared embedder). ``detector_config`` None:
-    the scene's ground-truth boxes stand in for the detector (an oracle, to measure association alone).
+    """camera id -> its own pipeline (``camera_pipeline``). ``detector_config`` None: the scene's
+    ground-truth boxes stand in for the detector (an oracle, to measure association alone).
     Raises DetectorError / SourceError now, not inside the camera threads."""
     if detector_config is None:
         missing = [c for c in scene_videos(scene_dir) if not oracle_gt(scene_dir, c).is_file()]
@@ -102,13 +120,15 @@ def pipeline_factory(
             raise SourceError(
                 f"an oracle run needs {scene_dir}/mot/<camera>/gt/gt.txt; missing for {missing}"
             )
-        return lambda cam: CameraPipeline(
-            GroundTruthDetector(oracle_gt(scene_dir, cam), cam), appearance, DeepSortTracker(tracker_config)
-        )
+        return lambda cam: camera_pipeline(cam, appearance, tracker_config, None, oracle_gt(scene_dir, cam))
     YoloDetector(detector_config)  # bad weights fail here, in one line
-    return lambda cam: CameraPipeline(
-        YoloDetector(detector_config), appearance, DeepSortTracker(tracker_config)
-    )
+    return lambda cam: camera_pipeline(cam, appearance, tracker_config, detector_config)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An operator-facing one-line reason a camera failed: our own ValueErrors already read as one (they
+    name the problem and the fix); others get their type."""
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
 def _perceive(
@@ -128,7 +148,7 @@ def _perceive(
                     break
         report.stage_ms = pipeline.times.mean_ms()
     except Exception as exc:  # one camera's failure must not stop the others: record it and end this one
-        report.error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        report.error = describe_error(exc)
     finally:
         out.put(None)
 

@@ -103,7 +103,7 @@ def encode_tracklet(tracklet: Tracklet, run: int, seq: int) -> dict[str, bytes |
 
 def decode_tracklet(entry_id: str, fields: Mapping[bytes | str, bytes | str]) -> TrackletMessage:
     """The message of one stream entry; MessageError naming the entry when it cannot be decoded."""
-    raw = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
+    raw = {_text(k): v for k, v in fields.items()}
     try:
         version = int(raw["v"])
         if version != FORMAT_VERSION:
@@ -118,9 +118,8 @@ def decode_tracklet(entry_id: str, fields: Mapping[bytes | str, bytes | str]) ->
                 raise KeyError(name)
             data = raw[name] if isinstance(raw[name], bytes) else raw[name].encode()
             arrays[name] = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape).copy()
-        camera = raw["camera"].decode() if isinstance(raw["camera"], bytes) else raw["camera"]
         tracklet = Tracklet(
-            camera_id=camera,
+            camera_id=_text(raw["camera"]),
             local_track_id=int(meta["local_track_id"]),
             n_obs=int(meta["n_obs"]),
             final=bool(meta["final"]),
@@ -183,7 +182,7 @@ class TrackletPublisher:
         """Append ``tracklet``; returns its entry id. No MAXLEN: see the module docstring."""
         entry_id = self.client.xadd(self.stream, encode_tracklet(tracklet, self.run, self.published + 1))
         self.published += 1
-        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return _text(entry_id)
 
 
 @dataclass

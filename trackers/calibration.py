@@ -9,12 +9,17 @@ homogeneous ground points (x, y, 1) in metres, the layout the synthetic town wri
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 HOMOGRAPHY_KEY = "homography_image_to_world"
 CAMERA_POSITION_KEY = "position_m"  # optional: the camera's (x, y[, z]) in the same ground frame, metres
+_WHAT_IT_NEEDS = (
+    f'it needs a JSON object with "{HOMOGRAPHY_KEY}": a 3x3 list of rows mapping pixels to ground metres'
+)
 
 
 class CalibrationError(ValueError):
@@ -38,24 +43,31 @@ class GroundPlane:
         )
 
     @classmethod
+    def from_mapping(cls, record: Mapping[str, Any], source: str) -> GroundPlane:
+        """The ground plane of a calibration mapping (a calibration file's JSON object, or a camera record's
+        ``calibration``). ``source`` names where it came from (a file, a camera) in the CalibrationError
+        raised when it cannot be used."""
+        try:
+            matrix = np.asarray(record[HOMOGRAPHY_KEY], dtype=np.float64)
+            position = record.get(CAMERA_POSITION_KEY)
+            camera_xy = None if position is None else np.asarray(position, dtype=np.float64).reshape(-1)[:2]
+            return cls(matrix, camera_xy)
+        except (KeyError, TypeError, ValueError) as exc:  # CalibrationError included: its reason says what
+            reason = str(exc) if isinstance(exc, CalibrationError) else f"{type(exc).__name__}: {exc}"
+            raise CalibrationError(f"{source}: unusable calibration ({reason}); {_WHAT_IT_NEEDS}") from None
+
+    @classmethod
     def from_json(cls, path: str | Path) -> GroundPlane:
         path = Path(path)
         try:
             record = json.loads(path.read_text())
-            matrix = np.asarray(record[HOMOGRAPHY_KEY], dtype=np.float64)
-            position = record.get(CAMERA_POSITION_KEY)
-            camera_xy = None if position is None else np.asarray(position, dtype=np.float64)[:2]
         except FileNotFoundError:
             raise CalibrationError(f"{path}: no such calibration file; pass an existing JSON file") from None
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:  # not JSON, or not text
             raise CalibrationError(
-                f"{path}: not a calibration file ({type(exc).__name__}: {exc}); it needs a JSON object with "
-                f'"{HOMOGRAPHY_KEY}": a 3x3 list of rows mapping pixels to ground metres'
+                f"{path}: not a calibration file ({type(exc).__name__}: {exc}); {_WHAT_IT_NEEDS}"
             ) from None
-        try:
-            return cls(matrix, camera_xy)
-        except CalibrationError as exc:
-            raise CalibrationError(f"{path}: {exc}") from None
+        return cls.from_mapping(record, str(path))
 
     def project(self, xyxy: np.ndarray, foot_offset_m: float = 0.0) -> np.ndarray:
         """xyxy: (N, 4) px -> (N, 2) ground metres of each box's bottom centre; NaN where that pixel lies

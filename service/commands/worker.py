@@ -64,8 +64,9 @@ def worker(
     """Run one registered camera and publish its tracklets for the associator (Redis Streams)."""
     import redis
 
-    from service.camera_worker import CameraWorkerLoop, camera_pipeline, next_worker_run
+    from service.camera_worker import CameraWorkerLoop
     from service.embedders import EMBEDDER_KINDS
+    from service.scene_run import camera_pipeline
     from service.settings import ServiceSettings
     from service.store import NotFoundError, StoreUnavailableError
     from service.store.redis import RedisStore
@@ -102,11 +103,11 @@ def worker(
         pipeline = camera_pipeline(
             camera, appearance, DeepSortConfig.from_yaml(tracker_config), det_cfg, oracle_gt
         )
-        client = redis_client(url)
         try:
-            run = next_worker_run(client, settings.redis_prefix, camera)
+            run = store.next_camera_run(camera)
         except redis.RedisError as exc:
             raise store.unavailable(exc) from None
+        client = redis_client(url)
         loop = CameraWorkerLoop(
             record,
             pipeline,

@@ -9,8 +9,8 @@ with LiveRuntime(store, settings, realtime=True) as runtime:
 
 Modules: ``camera`` (one thread per camera: source -> pipeline), ``association`` (the one thread that turns
 every camera's results into tracklets and identities), ``messages`` (what passes between them),
-``pipelines`` (detector or ground truth, calibration, track ids), ``runtime`` (``LiveRuntime``, which starts
-and stops them and publishes statuses).
+``pipelines`` (detector or ground truth), ``runtime`` (``LiveRuntime``, which starts and stops them and
+publishes statuses). Track ids of a restarted camera: ``service.track_ids``.
 """
 
 from service.live.runtime import LiveRuntime

@@ -3,6 +3,9 @@ associator thread; ``status()`` reads the source and the pipeline whenever the r
 
 A camera whose source fails (or whose pipeline raises) ends alone: its state becomes "failed" with the error,
 redacted, and every other camera keeps going.
+
+What a camera publishes is built by the functions here also for a camera in its own process
+(``service.camera_worker``): its ground plane, its status, its live view's JPEG.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from service.ingest import Source, redact_text
+from service.ingest import ReaderStatus, Source, redact_text
 from service.live.messages import CameraEnded, CameraStarted, FrameResult
+from service.scene_run import describe_error
 from service.store import CameraRecord, CameraStatus
+from service.track_ids import renumbered
 from trackers.calibration import GroundPlane
 from trackers.pipeline import CameraPipeline
-from trackers.types import Tracks
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +43,40 @@ def encode_jpeg(image: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def describe_error(exc: BaseException) -> str:
-    """An operator-facing one-line reason: our own ValueErrors already read as one; others get their type."""
-    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+def ground_plane(camera: CameraRecord) -> GroundPlane | None:
+    """The camera's ground plane from its stored calibration (None without one: no world positions); a
+    CalibrationError (a ValueError) naming the camera when the calibration cannot be used."""
+    if camera.calibration is None:
+        return None
+    return GroundPlane.from_mapping(camera.calibration, f"camera {camera.camera_id!r}")
+
+
+def camera_status(
+    reader: ReaderStatus,
+    frames_processed: int,
+    stage_ms: dict[str, float],
+    ended_state: str | None = None,
+    error: str | None = None,
+) -> CameraStatus:
+    """What a camera reports (a thread here, or a ``crosscam worker`` process): its reader's health (URL and
+    error already redacted) and its pipeline's progress. ``ended_state``: "finished", "failed" or "stopped"
+    once the camera has ended (its fps then reads 0), else the reader's state shows; ``error``, when given,
+    is shown instead of the reader's last one."""
+    return CameraStatus(
+        camera_id=reader.camera_id,
+        state=ended_state or reader.state,
+        url=reader.url,
+        fps=0.0 if ended_state is not None else round(reader.fps, 2),
+        frames_received=reader.frames_received,
+        frames_processed=frames_processed,
+        frames_dropped=reader.frames_dropped,
+        queue_depth=reader.queued,
+        reconnects=reader.reconnects,
+        last_frame_wall=reader.last_frame_time,
+        last_error=error or reader.last_error,
+        stage_ms=stage_ms,
+        updated_wall=time.time(),
+    )
 
 
 class LiveCamera:
@@ -50,7 +85,8 @@ class LiveCamera:
 
     Each frame's time is ``t = (wall clock when the stream started) + frame.timestamp``: Unix seconds for a
     live stream or a file replayed in real time, so cameras started at different moments share one clock and
-    restarts never make time go backwards. Track ids are the tracker's plus ``track_id_offset``.
+    restarts never make time go backwards. Track ids are the tracker's plus ``track_id_offset`` (this run's,
+    ``service.track_ids``).
     ``live_view_period_s``: seconds between frames sent with their image (for the live view). ``paced``: the
     source delivers frames at its own rate (a live stream, a file replayed in real time).
     """
@@ -104,23 +140,12 @@ class LiveCamera:
 
     def status(self) -> CameraStatus:
         """What the camera reports now (URL and error redacted)."""
-        reader = self.source.status()
-        pipeline = self._pipeline
-        ended = self._end_state is not None
-        return CameraStatus(
-            camera_id=self.camera_id,
-            state=self._end_state or reader.state,
-            url=reader.url,
-            fps=0.0 if ended else round(reader.fps, 2),
-            frames_received=reader.frames_received,
-            frames_processed=self.frames_processed,
-            frames_dropped=reader.frames_dropped,
-            queue_depth=reader.queued,
-            reconnects=reader.reconnects,
-            last_frame_wall=reader.last_frame_time,
-            last_error=self.error or reader.last_error,
-            stage_ms=self._stage_ms(pipeline),
-            updated_wall=time.time(),
+        return camera_status(
+            self.source.status(),
+            self.frames_processed,
+            self._stage_ms(self._pipeline),
+            ended_state=self._end_state,
+            error=self.error,
         )
 
     def _stage_ms(self, pipeline: CameraPipeline | None) -> dict[str, float]:
@@ -149,7 +174,7 @@ class LiveCamera:
                     self._put(
                         FrameResult(
                             self.camera_id, frame.frame_index, t0 + frame.timestamp, frame.size,
-                            detections, self._store_ids(tracks), jpeg,
+                            detections, renumbered(tracks, self.track_id_offset), jpeg,
                         )
                     )  # fmt: skip
                     self.frames_processed += 1
@@ -161,14 +186,6 @@ class LiveCamera:
         finally:
             self.source.close()  # also when the pipeline could not be built and the source never opened
             self._put(self.ended)
-
-    def _store_ids(self, tracks: Tracks) -> Tracks:
-        if not self.track_id_offset:
-            return tracks
-        return Tracks(
-            tracks.camera_id, tracks.frame_index, tracks.track_id + self.track_id_offset, tracks.xyxy,
-            tracks.detection_index,
-        )  # fmt: skip
 
     def _put(self, item: object) -> None:
         """Hand ``item`` on; a full queue holds this camera back (a live reader then drops its oldest frames,

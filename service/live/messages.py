@@ -27,7 +27,7 @@ class CameraStarted:
 class FrameResult:
     """One processed frame. t: seconds on the runtime's clock (Unix seconds, see ``runtime``); size: (width,
     height) px; jpeg: the frame's image as JPEG when a live view is due, else None. ``tracks`` carry the ids
-    the store uses (the tracker's ids moved past every id the camera used before)."""
+    the store uses (the tracker's ids moved by this run's offset, ``service.track_ids``)."""
 
     camera_id: str
     frame_index: int

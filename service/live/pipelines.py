@@ -1,27 +1,20 @@
-"""What a live camera is made of besides its source: its pipeline (the shipped detector, or a scene's ground
-truth for tests and demos), its ground plane (from the camera's stored calibration), and its track ids.
+"""What a live camera's pipeline is made of: the shipped detector, or a scene's ground truth for tests and
+demos (replayed pass by pass when its file loops).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import av
-import numpy as np
 
 from service.scene_run import oracle_gt, pipeline_factory
-from service.store import IdentityQuery, StateStore
 from trackers.appearance import Embedder
-from trackers.calibration import CAMERA_POSITION_KEY, HOMOGRAPHY_KEY, CalibrationError, GroundPlane
 from trackers.deepsort import DeepSortConfig
 from trackers.detection import DetectorConfig
 from trackers.pipeline import CameraPipeline, Detector
 from trackers.types import Detections, Frame
-
-# Identities examined (the most recently first seen) to find a camera's largest stored track id.
-RECENT_IDENTITIES = 1000
 
 
 def live_pipeline_factory(
@@ -80,38 +73,3 @@ def looped_replay(pipeline: CameraPipeline, video: Path) -> CameraPipeline:
     """``pipeline`` with its (ground-truth) detector reading ``video``'s frame numbers pass by pass."""
     detector = LoopedReplayDetector(pipeline.detector, count_video_frames(video))
     return CameraPipeline(detector, pipeline.embedder, pipeline.tracker)
-
-
-def ground_plane_of(camera_id: str, calibration: Mapping[str, Any] | None) -> GroundPlane | None:
-    """The ground plane of a stored calibration mapping (``calibration/camNN.json``'s content), or None.
-    Raises CalibrationError (a ValueError) naming the camera when the mapping cannot be used."""
-    if calibration is None:
-        return None
-    try:
-        matrix = np.asarray(calibration[HOMOGRAPHY_KEY], dtype=np.float64)
-        position = calibration.get(CAMERA_POSITION_KEY)
-        camera_xy = None if position is None else np.asarray(position, dtype=np.float64).reshape(-1)[:2]
-        return GroundPlane(matrix, camera_xy)
-    except (KeyError, TypeError, ValueError) as exc:
-        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, CalibrationError) else str(exc)
-        raise CalibrationError(
-            f'camera {camera_id!r}: unusable calibration ({reason}); it needs "{HOMOGRAPHY_KEY}": a 3x3 list '
-            "of rows mapping pixels to ground metres"
-        ) from None
-
-
-def last_track_id(store: StateStore, camera_id: str) -> int:
-    """The largest local track id ``store`` holds for ``camera_id`` (0 for none).
-
-    A restarted camera's tracker counts from 1 again; its ids are moved past this one, or its new tracks
-    would overwrite the old tracklets of the same id ("cam01:1"). Track ids grow with time and identities
-    are listed by first sighting, so the most recently first-seen identities hold the largest ids."""
-    total = store.list_identities(IdentityQuery(camera=camera_id, limit=1)).total
-    if total == 0:
-        return 0
-    recent = store.list_identities(
-        IdentityQuery(camera=camera_id, offset=max(total - RECENT_IDENTITIES, 0), limit=RECENT_IDENTITIES)
-    )
-    prefix = f"{camera_id}:"  # camera ids never contain ":", so the prefix is the whole camera part
-    ids = [int(t[len(prefix) :]) for i in recent.items for t in i.tracklet_ids if t.startswith(prefix)]
-    return max(ids, default=0)

@@ -23,17 +23,12 @@ from pydantic import ValidationError
 from service.embedders import build_embedder, embedding_dim
 from service.ingest import SourceConfig, open_source, redact_text, redact_url
 from service.live.association import LiveAssociation
-from service.live.camera import LiveCamera
-from service.live.pipelines import (
-    check_oracle_camera,
-    ground_plane_of,
-    last_track_id,
-    live_pipeline_factory,
-    looped_replay,
-)
+from service.live.camera import LiveCamera, ground_plane
+from service.live.pipelines import check_oracle_camera, live_pipeline_factory, looped_replay
 from service.recorder import Recorder
 from service.settings import ServiceSettings
 from service.store import CameraRecord, CameraStatus, StateStore
+from service.track_ids import track_id_offset
 from trackers.appearance import Embedder
 from trackers.association import AssociationConfig, Associator
 from trackers.deepsort import DeepSortConfig
@@ -163,21 +158,22 @@ class LiveRuntime:
                     f"camera {camera.camera_id!r} is already running; stop it first (DELETE it) to change it"
                 )
             config = self._source_config(camera)
-            ground = ground_plane_of(camera.camera_id, camera.calibration)
+            ground = ground_plane(camera)
             try:
                 source = open_source(config)
             except ValueError as exc:
                 raise ValueError(redact_text(str(exc), camera.url)) from None
-            if self.oracle_scene is not None:
-                try:
+            try:
+                if self.oracle_scene is not None:
                     check_oracle_camera(self.oracle_scene, camera.camera_id)
-                except ValueError:
-                    source.close()
-                    raise
+                # Last, once the camera is known to start: a failed start takes no run number.
+                offset = track_id_offset(self.store.next_camera_run(camera.camera_id))
+            except BaseException:
+                source.close()
+                raise
             live = LiveCamera(
                 camera, source, lambda: self._pipeline_for(config), ground, self._inbox,
-                1.0 / self.settings.live_view_fps, last_track_id(self.store, camera.camera_id), self._discard,
-                paced=config.is_live or config.realtime,
+                1.0 / self.settings.live_view_fps, offset, self._discard, paced=config.is_live or config.realtime,
             )  # fmt: skip
             self._cameras[camera.camera_id] = live
             self._final_published.discard(camera.camera_id)

@@ -256,6 +256,12 @@ class StateStore(ABC):
     @abstractmethod
     def get_live_view(self, camera_id: str) -> LiveView | None: ...
 
+    @abstractmethod
+    def next_camera_run(self, camera_id: str) -> int:
+        """This start's run number for ``camera_id``: 1 on its first start, one more on each start after
+        (whether or not the camera is registered; removing it does not reset the count). Its tracks' ids are
+        moved by ``service.track_ids.track_id_offset(run)``, so a restart never overwrites a tracklet."""
+
     # ---- identities, tracklets, trajectories -----------------------------------------------------------
 
     @abstractmethod

@@ -43,6 +43,7 @@ class MemoryStore(StateStore):
         self._cameras: dict[str, CameraRecord] = {}
         self._status: dict[str, CameraStatus] = {}
         self._views: dict[str, LiveView] = {}
+        self._camera_runs: dict[str, int] = {}
         self._tracklets: dict[str, TrackletRecord] = {}
         self._points: dict[str, list[TrajectoryPoint]] = {}
         self._members: dict[int, set[str]] = {}  # identity -> tracklet ids
@@ -93,6 +94,11 @@ class MemoryStore(StateStore):
     def get_live_view(self, camera_id: str) -> LiveView | None:
         with self._lock:
             return self._views.get(camera_id)
+
+    def next_camera_run(self, camera_id: str) -> int:
+        with self._lock:
+            self._camera_runs[camera_id] = self._camera_runs.get(camera_id, 0) + 1
+            return self._camera_runs[camera_id]
 
     # ---- identities, tracklets, trajectories -----------------------------------------------------------
 

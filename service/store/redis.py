@@ -6,6 +6,7 @@ Same contract and semantics as ``MemoryStore`` (the contract test suite runs aga
 ====================================  =========  ==========================================================
 ``cameras`` / ``camera_status``       hash       camera id -> CameraRecord / CameraStatus JSON
 ``live:<camera>``                     hash       ``meta`` (LiveView JSON without the image), ``jpeg`` (bytes)
+``camera_runs:<camera>``              string     the camera's last run number (INCR, ``next_camera_run``)
 ``next_identity_id``                  string     the last identity id handed out (INCR)
 ``identity:<id>``                     string     IdentityRecord JSON (its ``tracklet_ids`` are its members)
 ``identities``                        zset       every identity, scored by first_seen (s)
@@ -173,6 +174,9 @@ class _Keys:
     def live(self, camera_id: str) -> str:
         return f"{self.prefix}:live:{camera_id}"
 
+    def camera_runs(self, camera_id: str) -> str:
+        return f"{self.prefix}:camera_runs:{camera_id}"
+
     def identity(self, global_id: int | str) -> str:
         return f"{self.prefix}:identity:{global_id}"
 
@@ -323,6 +327,10 @@ class RedisStore(StateStore):
         if meta is None or jpeg is None:
             return None
         return LiveView.model_validate({**json.loads(meta), "jpeg": jpeg})
+
+    @_reports_unavailable
+    def next_camera_run(self, camera_id: str) -> int:
+        return int(self._client.incr(self._keys.camera_runs(camera_id)))
 
     # ---- identities, tracklets, trajectories -----------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""State-store fixtures shared by the service tests: a real Redis server and fresh stores on it.
+"""Fixtures shared by the service tests: a real Redis server and fresh stores on it; subprocesses cleaned up.
 
 ``redis_url`` finds a Redis: the one on 127.0.0.1:6379 (db 0) if it answers, else a ``redis-server`` started
 on a free loopback port for the session (and stopped after), else every Redis test skips, saying why.
@@ -29,6 +29,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_REDIS_URL = f"redis://{LOOPBACK}:6379/0"
 SERVER_START_TIMEOUT_S = 10.0
 SERVER_STOP_TIMEOUT_S = 5.0
+PROCESS_EXIT_TIMEOUT_S = 30.0  # a killed subprocess is gone long before this
 PING_TIMEOUT_S = 1.0
 NO_REDIS_REASON = (
     "no Redis: nothing answers on 127.0.0.1:6379 and redis-server is not on PATH "
@@ -155,3 +156,18 @@ def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
         return
     make: Callable[[str], RedisStore] = request.getfixturevalue("redis_store_factory")
     yield make(_new_prefix())
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen]]:
+    """A list for the subprocesses a test starts (``crosscam`` commands); each is killed at teardown if it is
+    still running, whatever happened, and its pipes closed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=PROCESS_EXIT_TIMEOUT_S)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -16,7 +16,8 @@ import pytest
 from service.live import LiveRuntime
 from service.scene_run import scene_videos, track_scene
 from service.settings import ServiceSettings
-from service.store import CameraRecord, IdentityQuery, MemoryStore, StateStore
+from service.store import CameraRecord, IdentityQuery, MemoryStore, StateStore, tracklet_id
+from service.track_ids import track_id_offset
 from trackers.appearance import ColourHogEmbedder
 from trackers.association import AssociationConfig
 from trackers.deepsort import DeepSortConfig
@@ -205,11 +206,12 @@ def test_stop_camera_records_its_live_tracks_and_a_restart_keeps_them(
     time.sleep(5 * SETTINGS.status_interval_s)
     assert store.get_camera_status("cam01").updated_wall == last_report  # a stopped camera reports no more
 
-    # Started again, its tracker counts from 1 again: the new tracks must not overwrite the first ones.
+    # Started again, its tracker counts from 1 again: the new tracks must not overwrite the first ones. The
+    # second start is the camera's run 2, whose ids start one stride up.
     kept = {t: store.get_tracklet(t) for t in first}
     runtime.start_camera(camera(smoke_scene, "cam01"))
     wait_for(lambda: runtime.camera_status("cam01").frames_processed >= 15, "15 frames again")
     runtime.stop_camera("cam01")
     second = {t for i in store.list_identities(IdentityQuery(camera="cam01")).items for t in i.tracklet_ids}
-    assert second - first == {"cam01:3", "cam01:4"}
+    assert second - first == {tracklet_id("cam01", track_id_offset(2) + k) for k in (1, 2)}
     assert all(store.get_tracklet(t) == kept[t] for t in first)

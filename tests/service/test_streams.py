@@ -202,20 +202,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT
         time.sleep(0.02)
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen]]:
-    """Subprocesses a test starts; killed at teardown whatever happened."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=WAIT_S)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 def start_associator(redis_url: str, prefix: str, snapshots: Path, processes: list) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": redis_url, "CROSSCAM_REDIS_PREFIX": prefix}
     command = [sys.executable, "-m", "service.cli", "associator", "--snapshot-dir", str(snapshots)]

@@ -54,16 +54,45 @@ def test_calibration_files(tmp_path):
     np.testing.assert_array_equal(planes["cam01"].camera_xy, [1.0, 2.0])
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"K": [[1, 0, 0]]}))
-    with pytest.raises(
-        CalibrationError, match=r"bad.json: not a calibration file.*homography_image_to_world"
-    ):
+    with pytest.raises(CalibrationError, match=r"bad.json: unusable calibration.*homography_image_to_world"):
         GroundPlane.from_json(bad)
+    not_json = tmp_path / "not-json.json"
+    not_json.write_text("{bad")
+    with pytest.raises(CalibrationError, match=r"not-json.json: not a calibration file.*homography_image_to"):
+        GroundPlane.from_json(not_json)
     singular = tmp_path / "singular.json"
     singular.write_text(json.dumps({"homography_image_to_world": np.zeros((3, 3)).tolist()}))
-    with pytest.raises(CalibrationError, match=r"singular\.json: a ground homography must be"):
+    with pytest.raises(
+        CalibrationError, match=r"singular\.json: unusable calibration \(a ground homography must be"
+    ):
         GroundPlane.from_json(singular)
     with pytest.raises(CalibrationError, match="no such calibration file"):
         GroundPlane.from_json(tmp_path / "missing.json")
+
+
+def test_calibration_mappings_name_their_source(tmp_path):
+    record = {"homography_image_to_world": (np.eye(3) * 2).tolist(), "position_m": [1, 2, 9], "other": 1}
+    plane = GroundPlane.from_mapping(record, "camera 'cam01'")
+    np.testing.assert_array_equal(plane.image_to_world, np.eye(3) * 2)
+    np.testing.assert_array_equal(plane.camera_xy, [1.0, 2.0])
+    assert GroundPlane.from_mapping({"homography_image_to_world": np.eye(3).tolist()}, "x").camera_xy is None
+    # a file is read into the same mapping
+    (tmp_path / "cam01.json").write_text(json.dumps(record))
+    from_file = GroundPlane.from_json(tmp_path / "cam01.json")
+    np.testing.assert_array_equal(from_file.image_to_world, plane.image_to_world)
+    np.testing.assert_array_equal(from_file.camera_xy, plane.camera_xy)
+
+    fix = r"it needs a JSON object with \"homography_image_to_world\": a 3x3 list of rows"
+    for bad in ({"H": np.eye(3).tolist()}, {"homography_image_to_world": "eye"}, [[1, 0, 0]]):
+        with pytest.raises(CalibrationError, match=rf"^camera 'cam01': unusable calibration \(.*\); {fix}"):
+            GroundPlane.from_mapping(bad, "camera 'cam01'")
+    wrong_position = {"homography_image_to_world": np.eye(3).tolist(), "position_m": ["north", "east"]}
+    with pytest.raises(CalibrationError, match=rf"^camera 'cam01': unusable calibration .*{fix}"):
+        GroundPlane.from_mapping(wrong_position, "camera 'cam01'")
+    with pytest.raises(
+        CalibrationError, match=rf"^camera 'cam01': unusable calibration \(a ground homography .*{fix}"
+    ):
+        GroundPlane.from_mapping({"homography_image_to_world": [1, 2]}, "camera 'cam01'")
 
 
 def test_synthetic_town_calibration_recovers_vehicle_positions(smoke_scene):

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -18,10 +18,10 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from service.camera_worker import TRACK_ID_STRIDE
 from service.cli import app
 from service.store import CameraRecord, IdentityQuery
 from service.streams import decode_tracklet, stream_drained, tracklet_stream
+from service.track_ids import TRACK_ID_STRIDE
 
 REPO = Path(__file__).resolve().parents[3]
 WAIT_S = 60.0  # every wait on another process is bounded by this
@@ -34,20 +34,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting until {what}")
         time.sleep(0.05)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen]]:
-    """Subprocesses a test starts; killed at teardown whatever happened."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=WAIT_S)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def crosscam(args: list[str], env: dict[str, str], processes: list) -> subprocess.Popen:

@@ -32,8 +32,9 @@ def unique(name: str) -> str:
 
 
 def fill(store: RedisStore) -> None:
-    """A camera, two identities merged into one plus a third, an event and an audit entry."""
+    """A camera started once, two identities merged into one plus a third, an event and an audit entry."""
     store.put_camera(CameraRecord(camera_id="cam01", url="rtsp://u:p@10.0.0.5/s", added_wall=1.0))
+    assert store.next_camera_run("cam01") == 1
     for local, camera_id, t_start in [(1, "cam01", 0.0), (2, "cam02", 20.0), (3, "cam01", 40.0)]:
         gid = store.allocate_identity_id()
         tracklet = TrackletRecord(
@@ -87,6 +88,7 @@ def test_everything_survives_a_new_connection_on_the_same_prefix(
     assert snapshot(restarted) == before
     assert before["counts"].identities == 2 and before["absorbed"].global_id == 1
     assert restarted.allocate_identity_id() == 4  # ids 1-3 were handed out before the restart
+    assert restarted.next_camera_run("cam01") == 2  # cam01 started once before the restart
 
 
 def test_two_prefixes_do_not_see_each_other(redis_store_factory: StoreFactory) -> None:
@@ -102,6 +104,7 @@ def test_two_prefixes_do_not_see_each_other(redis_store_factory: StoreFactory) -
     )
     assert other.list_identities(IdentityQuery()).total == 0
     assert other.allocate_identity_id() == 1
+    assert other.next_camera_run("cam01") == 1  # one's cam01 started already, under its own prefix
 
     assert one.wipe() > 0
     assert one.counts().identities == 0

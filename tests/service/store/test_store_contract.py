@@ -153,6 +153,15 @@ def test_status_and_live_view_are_kept_per_camera_and_forgotten_with_it(store: S
     assert store.get_identity(1).cameras == ("cam01",)  # identities and trajectories stay
 
 
+def test_camera_runs_count_up_per_camera_from_1(store: StateStore) -> None:
+    assert [store.next_camera_run("cam01") for _ in range(3)] == [1, 2, 3]
+    assert store.next_camera_run("cam02") == 1  # each camera counts its own starts
+    store.put_camera(camera("cam01"))
+    store.remove_camera("cam01")
+    # a camera removed and added again must not reuse the ids of its earlier runs' tracklets, which stay
+    assert store.next_camera_run("cam01") == 4
+
+
 # ---- identities ------------------------------------------------------------------------------------------
 
 
