@@ -1,7 +1,9 @@
 """FastAPI dependencies that hand a route the app's settings, store, camera control and search index.
 
 ``create_app`` puts them on ``app.state``; routes take them as ``Annotated`` parameters (``store: StoreDep``)
-instead of reaching for module globals, so every app a test builds has its own.
+instead of reaching for module globals, so every app a test builds has its own. They are ``async`` because
+they only read attributes: FastAPI runs a plain ``def`` dependency in its thread pool, and that hop cost more
+than the rest of a cached identity read (bench/api.py).
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from service.settings import ServiceSettings
 from service.store import StateStore
 
 
-def get_settings(connection: HTTPConnection) -> ServiceSettings:
+async def get_settings(connection: HTTPConnection) -> ServiceSettings:
     return connection.app.state.settings
 
 
-def get_store(connection: HTTPConnection) -> StateStore:
+async def get_store(connection: HTTPConnection) -> StateStore:
     return connection.app.state.store
 
 
-def get_control(connection: HTTPConnection) -> CameraControl | None:
+async def get_control(connection: HTTPConnection) -> CameraControl | None:
     return connection.app.state.control
 
 
-def get_search_index(connection: HTTPConnection) -> SearchIndex:
+async def get_search_index(connection: HTTPConnection) -> SearchIndex:
     return connection.app.state.search
 
 

@@ -86,7 +86,9 @@ def validation_message(exc: ValidationError) -> str:
 
 
 class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # from_attributes: a page is validated from store records in one pass of pydantic's core, instead of a
+    # Python call per record (a trajectory page holds hundreds of points; bench/api.py).
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
 # ---- errors ------------------------------------------------------------------------------------------------
@@ -332,7 +334,7 @@ class IdentityPublic(_Public):
 
     @classmethod
     def from_record(cls, identity: IdentityRecord) -> IdentityPublic:
-        return cls(**identity.model_dump())
+        return cls.model_validate(identity)
 
 
 class TrackletPublic(_Public):
@@ -349,7 +351,7 @@ class TrackletPublic(_Public):
 
     @classmethod
     def from_record(cls, tracklet: TrackletRecord) -> TrackletPublic:
-        return cls(**tracklet.model_dump(exclude={"embedding"}))
+        return cls.model_validate(tracklet)  # fields only: the embedding stays behind
 
 
 class IdentityDetail(IdentityPublic):
@@ -357,7 +359,7 @@ class IdentityDetail(IdentityPublic):
 
     @classmethod
     def build(cls, identity: IdentityRecord, tracklets: list[TrackletRecord]) -> IdentityDetail:
-        return cls(**identity.model_dump(), tracklets=[TrackletPublic.from_record(t) for t in tracklets])
+        return cls.model_validate({**dict(identity), "tracklets": tracklets})
 
 
 class IdentityPage(_Public):
@@ -379,7 +381,7 @@ class TrajectoryPointPublic(_Public):
 
     @classmethod
     def from_record(cls, point: TrajectoryPoint) -> TrajectoryPointPublic:
-        return cls(**point.model_dump())
+        return cls.model_validate(point)
 
 
 class TrajectoryPage(_Public):

@@ -63,14 +63,14 @@ def reads_need_key(connection: HTTPConnection) -> bool:
     return bool(connection.app.state.api_keys) and connection.app.state.settings.require_key_for_reads
 
 
-def require_write(
+async def require_write(
     connection: HTTPConnection, api_key: Annotated[str | None, Security(write_key_header)] = None
 ) -> str:
     """Dependency of every write endpoint: the API key's name, or 401."""
     return authenticate(connection, api_key)
 
 
-def require_read(
+async def require_read(
     connection: HTTPConnection, api_key: Annotated[str | None, Security(read_key_header)] = None
 ) -> str:
     """Dependency of every read endpoint: open (``anonymous``) unless ``require_key_for_reads``."""
