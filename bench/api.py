@@ -1,20 +1,26 @@
 """Benchmark: REST API read latency over a Redis-backed store of 10,000 identities, 50 concurrent clients.
 
-    .venv/bin/python bench/api.py [--identities 10000] [--requests 5000] [--clients 50] [--max-seconds 120]
-        [--server-workers 1] [--client-processes 1] [--redis-url redis://127.0.0.1:6379/0]
-        [--out runs/bench/api] [--smoke]
+    .venv/bin/python bench/api.py [--identities 10000] [--requests N] [--clients 50] [--max-seconds S]
+        [--load wrk|httpx] [--server-workers 2] [--client-processes 1]
+        [--redis-url redis://127.0.0.1:6379/0] [--out runs/bench/api] [--smoke]
 
 The API (``create_app`` over a ``RedisStore`` under a fresh ``bench-<uuid>`` prefix) runs under uvicorn in
 ``--server-workers`` child processes sharing one free loopback port (SO_REUSEPORT: the kernel spreads the
 connections). The store is filled directly: each identity has 1-3 tracklets on distinct cameras (of 8),
-each tracklet ~50 trajectory points (5 s at 10 Hz) and a 192-float embedding. Then ``--clients`` clients
-(one keep-alive ``httpx.AsyncClient`` each, no think time, spread over ``--client-processes`` processes)
-share ``--requests`` requests, stopping early at ``--max-seconds``: 40 % GET /api/v1/identities/{id},
-40 % GET /api/v1/identities/{id}/trajectory?limit=100, 20 % GET /api/v1/identities?camera=...&limit=50, ids
-and cameras drawn uniformly. Latency is wall time per request as the client sees it (ms). The report adds
-the same mix from one client alone (the service time) and the store calls of each route timed directly
-(the store's share). Closed-loop clients wait about clients / throughput on average, so the target needs
-~2,000 requests/s: more CPU than one server process and one client process get. Prints JSON; writes
+each tracklet ~50 trajectory points (5 s at 10 Hz) and a 192-float embedding. Then ``--clients`` concurrent
+keep-alive connections with no think time send requests, each run ending after ``--max-seconds`` (wrk: 15 s
+a run) or ``--requests`` answers (wrk: 100,000; httpx: 5,000, all clients together), whichever comes first:
+GET /api/v1/identities/{id}, GET /api/v1/identities/{id}/trajectory?limit=100 and
+GET /api/v1/identities?camera=...&limit=50, ids and cameras drawn uniformly.
+
+``--load wrk`` (the default when Debian's ``wrk`` is installed: ``apt-get install wrk``) drives the clients
+from wrk (C, one thread, ``bench/api_wrk.lua``): one run per query kind and one of the mix (40 / 40 / 20 %),
+so a Python load generator does not take the CPU the server is measured on. ``--load httpx`` runs the mix
+from ``httpx.AsyncClient``s spread over ``--client-processes`` processes, and reports each kind within it.
+Two server workers by default: one per core of the 2-core machine, as a deployment runs a replica per core.
+Latency is wall time per request as the client sees it (ms). The report adds the same mix from one client
+alone (the service time) and the store calls of each route timed directly (the store's share). Closed-loop
+clients wait about clients / throughput on average, so the target needs ~2,000 requests/s. Prints JSON; writes
 ``<out>/api.json`` and ``<out>/api.png``; wipes its Redis prefix at the end.
 Target: p99 <= 50 ms for GET identity and GET trajectory page with 10,000 identities and 50 clients.
 """
@@ -27,7 +33,9 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -58,6 +66,9 @@ WARMUP_REQUESTS = 200
 # Requests of the same mix from one client alone: the service time, without waiting behind other clients.
 UNLOADED_REQUESTS = 300
 LOOPBACK = "127.0.0.1"
+WRK_SCRIPT = Path(__file__).resolve().parent / "api_wrk.lua"
+WRK_KINDS = ("identity", "trajectory", "list", "mix")
+WRK_PERCENTILES = ("1", "5", "10", "25", "50", "75", "90", "95", "99", "99.9", "100")
 
 
 def free_port() -> int:
@@ -221,13 +232,63 @@ def load(
     return latencies, errors, len(latencies) / rate if rate else 0.0
 
 
+def run_wrk(base_url: str, kind: str, identities: int, clients: int, requests: int, max_seconds: float,
+            seed: int) -> dict:  # fmt: skip
+    """One wrk run of ``kind`` (a query kind or "mix") from ``clients`` connections, stopping after
+    ``requests`` answers or ``max_seconds``; returns wrk's figures (ms)."""
+    env = {
+        **os.environ,
+        "KIND": kind,
+        "IDENTITIES": str(identities),
+        "CAMERAS": ",".join(CAMERAS),
+        "CAP": str(requests),
+        "SEED": str(seed),
+    }
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(int(max_seconds), 1)}s", "--timeout", "10s",
+               "-s", str(WRK_SCRIPT), base_url]  # fmt: skip
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=max_seconds + 60)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed (exit {out.returncode}): {out.stderr.strip() or out.stdout.strip()}")
+    figures = json.loads(line.removeprefix("WRK_JSON "))
+    pct = figures["percentiles_ms"]
+    capped = figures["requests"] >= requests
+    return {
+        "count": figures["requests"],
+        # wrk's clock runs its whole -d duration even when the cap stopped the requests: no rate then
+        "requests_per_s": None if capped else round(figures["requests"] / figures["duration_s"], 1),
+        "cap_reached": capped,
+        "p50_ms": round(pct["50"], 2),
+        "p99_ms": round(pct["99"], 2),
+        "p99.9_ms": round(pct["99.9"], 2),
+        "mean_ms": round(figures["mean_ms"], 2),
+        "max_ms": round(figures["max_ms"], 2),
+        "errors": sum(figures["errors"].values()),
+        "percentiles_ms": {p: round(pct[p], 2) for p in WRK_PERCENTILES},
+    }
+
+
+def percentile_chart(runs: dict[str, dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for kind, run in runs.items():
+        pct = run["percentiles_ms"]
+        ax.plot([float(p) for p in pct], list(pct.values()), marker="o", label=f"{kind} ({run['count']})")
+    ax.axhline(TARGET_P99_MS, color="grey", linestyle="--", label="target p99")
+    ax.axvline(99, color="grey", linestyle=":")
+    ax.set(
+        yscale="log", xlabel="percentile", ylabel="latency ms (client side)", title="API read latency (wrk)"
+    )
+    ax.legend()
+    save_figure(fig, path)
+
+
 def store_latency(store: RedisStore, identities: int, rng: random.Random, n: int) -> dict:
     """ms per kind of what each route asks the store, called directly (no HTTP): the store's share."""
     from service.store import IdentityQuery
 
     calls = {
         "identity": lambda gid: store.tracklets_of(store.get_identity(gid).global_id),
-        "trajectory": lambda gid: store.trajectory(store.get_identity(gid).global_id, limit=100),
+        "trajectory": lambda gid: store.trajectory(gid, limit=100),
         "list": lambda gid: store.list_identities(IdentityQuery(camera=rng.choice(CAMERAS), limit=50)),
     }
     out = {}
@@ -275,18 +336,31 @@ def chart(latencies: list[tuple[str, float]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--identities", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=5_000, help="measured requests, all clients together")
+    parser.add_argument(
+        "--requests", type=int, default=None, help="request cap per run (default: wrk 100000, httpx 5000)"
+    )
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="stop sending after this long (s)")
-    parser.add_argument("--server-workers", type=int, default=1, help="uvicorn processes sharing the port")
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="length of a run (s; default: wrk 15, httpx 120)"
+    )
+    parser.add_argument("--server-workers", type=int, default=2, help="uvicorn processes sharing the port")
+    parser.add_argument(
+        "--load",
+        choices=("wrk", "httpx"),
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed)",
+    )
     parser.add_argument("--client-processes", type=int, default=1, help="load-generator processes")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/api"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: 200 identities, 300 requests")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: 200 identities, 300 requests, 2 s")
     args = parser.parse_args()
+    wrk = args.load == "wrk"
+    args.requests = args.requests or (100_000 if wrk else 5_000)
+    args.max_seconds = args.max_seconds or (15.0 if wrk else 120.0)
     if args.smoke:
-        args.identities, args.requests, args.clients = 200, 300, 10
+        args.identities, args.requests, args.clients, args.max_seconds = 200, 300, 10, 2.0
     rng = random.Random(args.seed)
     prefix = f"bench-{uuid.uuid4().hex}"
     store = RedisStore(args.redis_url, prefix=prefix)
@@ -309,10 +383,24 @@ def main() -> None:
             run_clients(base_url, request_plan(UNLOADED_REQUESTS, args.identities, rng), 1, 30.0)
         )[0]
         in_store = store_latency(store, args.identities, rng, UNLOADED_REQUESTS)
-        plan = request_plan(args.requests, args.identities, rng)
-        latencies, errors, elapsed_s = load(
-            base_url, plan, args.clients, args.client_processes, args.max_seconds
-        )
+        if args.load == "wrk":
+            runs = {
+                kind: run_wrk(
+                    base_url,
+                    kind,
+                    args.identities,
+                    args.clients,
+                    args.requests,
+                    args.max_seconds,
+                    args.seed + i,
+                )
+                for i, kind in enumerate(tqdm(WRK_KINDS, desc="wrk runs", unit="run"))
+            }
+        else:
+            plan = request_plan(args.requests, args.identities, rng)
+            latencies, errors, elapsed_s = load(
+                base_url, plan, args.clients, args.client_processes, args.max_seconds
+            )
     finally:
         for server in servers:
             if server.is_alive():
@@ -320,20 +408,34 @@ def main() -> None:
                 server.join(timeout=10)
         store.wipe()
         store.close()
-    loaded = by_kind(latencies)
-    report = {
+    common = {
         **written,
+        "load": args.load,
         "clients": args.clients,
         "server_workers": args.server_workers,
-        "client_processes": args.client_processes,
         "cpu_cores": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "requests_planned": args.requests,
-        "requests_answered": len(latencies),
-        "errors": {"total": sum(errors.values()), **errors},
-        "elapsed_s": round(elapsed_s, 2),
-        "requests_per_s": round(len(latencies) / elapsed_s, 1) if elapsed_s > 0 else None,
-        "latency": {**loaded, "overall": summarise([ms for _, ms in latencies])},
+    }
+    if args.load == "wrk":
+        loaded = {kind: {k: v for k, v in run.items() if k != "percentiles_ms"} for kind, run in runs.items()}
+        measured = {
+            "latency": loaded,
+            "latency_percentiles_ms": {k: r["percentiles_ms"] for k, r in runs.items()},
+        }
+    else:
+        loaded = by_kind(latencies)
+        measured = {
+            "client_processes": args.client_processes,
+            "requests_answered": len(latencies),
+            "errors": {"total": sum(errors.values()), **errors},
+            "elapsed_s": round(elapsed_s, 2),
+            "requests_per_s": round(len(latencies) / elapsed_s, 1) if elapsed_s > 0 else None,
+            "latency": {**loaded, "overall": summarise([ms for _, ms in latencies])},
+        }
+    report = {
+        **common,
+        **measured,
         "latency_one_client": by_kind(alone),
         "latency_store_calls": in_store,
         "target": {"p99_ms": TARGET_P99_MS, "kinds": list(TARGET_KINDS)},
@@ -345,7 +447,10 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "api.json").write_text(json.dumps(report, indent=2))
-    chart(latencies, args.out / "api.png")
+    if args.load == "wrk":
+        percentile_chart(runs, args.out / "api.png")
+    else:
+        chart(latencies, args.out / "api.png")
     print(json.dumps(report, indent=2))
 
 

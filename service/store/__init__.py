@@ -18,6 +18,7 @@ from service.store.base import (
     StoreError,
     StoreUnavailableError,
     TrackletRecord,
+    TrajectoryPage,
     TrajectoryPoint,
     tracklet_id,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "TrackletRecord",
+    "TrajectoryPage",
     "TrajectoryPoint",
     "tracklet_id",
 ]

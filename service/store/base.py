@@ -185,6 +185,13 @@ class Page(_Record):
     total: int
 
 
+class TrajectoryPage(Page):
+    """A page of an identity's points; ``global_id`` is the identity they belong to (a merged-away id asked
+    for resolves to the one that absorbed it)."""
+
+    global_id: int
+
+
 class EventIn(_Record):
     """An event to publish. global_id / camera_id when the event concerns one; data: anything else
     (from_camera for a hand-off, the absorbed id for a merge ...)."""

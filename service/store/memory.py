@@ -25,6 +25,7 @@ from service.store.base import (
     StateStore,
     StoreCounts,
     TrackletRecord,
+    TrajectoryPage,
     TrajectoryPoint,
     identity_summary,
     matches,
@@ -152,12 +153,12 @@ class MemoryStore(StateStore):
                 (self._tracklets[t] for t in self._members[gid]), key=lambda t: (t.t_start, t.tracklet_id)
             )
 
-    def trajectory(self, global_id: int, offset: int = 0, limit: int = 500) -> Page:
+    def trajectory(self, global_id: int, offset: int = 0, limit: int = 500) -> TrajectoryPage:
         with self._lock:
             gid = self._known(global_id)
             points = [p for t in self._members[gid] for p in self._points[t]]
         points.sort(key=lambda p: (p.t, p.camera_id))
-        return Page(items=tuple(points[offset : offset + limit]), total=len(points))
+        return TrajectoryPage(items=tuple(points[offset : offset + limit]), total=len(points), global_id=gid)
 
     def tracklet_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:

@@ -61,6 +61,7 @@ from service.store.base import (
     StoreCounts,
     StoreUnavailableError,
     TrackletRecord,
+    TrajectoryPage,
     TrajectoryPoint,
     identity_summary,
     matches,
@@ -436,13 +437,13 @@ class RedisStore(StateStore):
         return sorted(tracklets, key=lambda t: (t.t_start, t.tracklet_id))
 
     @_reports_unavailable
-    def trajectory(self, global_id: int, offset: int = 0, limit: int = 500) -> Page:
+    def trajectory(self, global_id: int, offset: int = 0, limit: int = 500) -> TrajectoryPage:
         reply = self._eval_bundle(self._client, str(global_id), "", ("points",))
-        self._identity_of(reply, global_id)
+        identity = self._identity_of(reply, global_id)
         rows = [r for blob in reply[2:] if blob is not None for r in _decode_point_rows(blob)]
         rows.sort(key=lambda r: (r[0], r[1]))
         page = tuple(_points(rows[offset : offset + limit]))
-        return Page(items=page, total=len(rows))
+        return TrajectoryPage(items=page, total=len(rows), global_id=identity.global_id)
 
     @_reports_unavailable
     def tracklet_embeddings(self) -> tuple[np.ndarray, np.ndarray]:

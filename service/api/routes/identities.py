@@ -134,12 +134,11 @@ async def trajectory(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 500,
 ) -> Response:
-    resolved = store.get_identity(global_id).global_id
-    page = store.trajectory(resolved, offset=offset, limit=limit)
+    page = store.trajectory(global_id, offset=offset, limit=limit)  # resolves a merged-away id
     return json_response(
         TrajectoryPage.model_validate(
             {
-                "global_id": resolved,
+                "global_id": page.global_id,
                 "items": page.items,
                 "total": page.total,
                 "offset": offset,
