@@ -19,6 +19,7 @@ from service.store import (
     TrajectoryPoint,
     tracklet_id,
 )
+from service.store.base import EventType
 from trackers.types import Tracklet
 
 # Embeddings are stored rounded: 4 decimals keep cosine similarities to ~1e-4 and halve the JSON.
@@ -75,29 +76,25 @@ class Recorder:
         identity = self.store.record_tracklet(
             tracklet_record(tracklet, global_id), trajectory_points(tracklet)
         )
-        now = time.time()
         if before is None:
-            self.store.append_event(
-                EventIn(
-                    type="identity.new",
-                    t_wall=now,
-                    global_id=identity.global_id,
-                    camera_id=tracklet.camera_id,
-                    data={"t": tracklet.t_start},
-                )
-            )
+            self._publish("identity.new", identity, tracklet, {"t": tracklet.t_start})
         elif tracklet.camera_id not in before.cameras:
             previous = self._last_camera(identity.global_id, tracklet)
-            self.store.append_event(
-                EventIn(
-                    type="identity.handoff",
-                    t_wall=now,
-                    global_id=identity.global_id,
-                    camera_id=tracklet.camera_id,
-                    data={"from_camera": previous, "t": tracklet.t_start},
-                )
+            self._publish(
+                "identity.handoff", identity, tracklet, {"from_camera": previous, "t": tracklet.t_start}
             )
         return identity
+
+    def _publish(self, kind: EventType, identity: IdentityRecord, tracklet: Tracklet, data: dict) -> None:
+        self.store.append_event(
+            EventIn(
+                type=kind,
+                t_wall=time.time(),
+                global_id=identity.global_id,
+                camera_id=tracklet.camera_id,
+                data=data,
+            )
+        )
 
     def _last_camera(self, global_id: int, tracklet: Tracklet) -> str | None:
         """The camera of the identity's sighting that began last before ``tracklet`` began."""

@@ -102,9 +102,12 @@ def get_camera(camera_id: CameraId, store: StoreDep, _: ReadActor) -> CameraPubl
     responses=error_responses(401, 404, 422, 503),
 )
 def remove_camera(camera_id: CameraId, store: StoreDep, control: ControlDep, actor: WriteActor) -> Response:
-    store.remove_camera(camera_id)
+    store.get_camera(camera_id)  # 404 for an unknown camera, before anything is stopped
     if control is not None:
+        # Stopped first: a camera still running after its removal would publish one last status or live
+        # view, left behind in the store for a camera that no longer exists.
         control.stop_camera(camera_id)
+    store.remove_camera(camera_id)
     publish_action(
         store,
         actor,
