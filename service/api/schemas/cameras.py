@@ -1,9 +1,4 @@
-"""Request and response bodies of the REST API: Create models for what comes in, Public models for what goes out.
-
-Public models are built from store records by ``from_record`` and never carry secrets: camera URLs go out
-through ``redact_url``, tracklet embeddings stay in the store. Units as in ``service.store.base``: times in
-seconds on the recording's clock (``*_wall``: Unix seconds), boxes in pixels, world positions in metres.
-"""
+"""Camera bodies: what is added (URL and calibration, validated), its status, its live view."""
 
 from __future__ import annotations
 
@@ -14,7 +9,6 @@ import numpy as np
 from pydantic import (
     AliasChoices,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -22,24 +16,12 @@ from pydantic import (
     model_validator,
 )
 
+from service.api.schemas.common import _Public, validation_message
 from service.ingest import SourceConfig, redact_url
-from service.store import (
-    AuditEntry,
-    CameraRecord,
-    CameraStatus,
-    Event,
-    IdentityRecord,
-    LiveView,
-    TrackletRecord,
-    TrajectoryPoint,
-)
-from service.store.base import CAMERA_ID_PATTERN, AuditAction, EventType
+from service.store import CameraRecord, CameraStatus, LiveView
+from service.store.base import CAMERA_ID_PATTERN
 from trackers.calibration import CAMERA_POSITION_KEY, HOMOGRAPHY_KEY, CalibrationError, GroundPlane
 
-# The largest integer a JSON number holds exactly (2^53 - 1: JavaScript clients, and validators that compare
-# numbers as doubles): the upper bound of identity ids and offsets.
-MAX_JSON_INTEGER = 2**53 - 1
-TRACKLET_ID_PATTERN = CAMERA_ID_PATTERN.removesuffix("$") + r":[0-9]{1,19}$"
 MAX_URL_LENGTH = 2048
 # The key the store's docstring used for the ground homography; accepted on the way in, stored as the
 # calibration file's own key (``HOMOGRAPHY_KEY``) that ``trackers.calibration`` reads.
@@ -66,68 +48,6 @@ CAMERA_URL_FORMS = (
     "a file path without ':', file:///path/to/video.mp4, or rtsp://[user:pass@]host[:port]/path "
     "(percent-encode special characters in the user name and password)"
 )
-
-
-def _json_integer(value: object) -> object:
-    """JSON Schema's integers: 409 and 409.0, but not true or "409" (lax pydantic would take those)."""
-    if isinstance(value, bool | str):
-        raise ValueError("Input should be a valid integer")
-    return value
-
-
-# strict=False under strict models: an integral float (409.0) is an integer in JSON Schema; the
-# BeforeValidator still refuses the coercions pydantic's lax mode would allow.
-JsonInteger = Annotated[int, Field(strict=False), BeforeValidator(_json_integer)]
-
-
-def validation_message(exc: ValidationError) -> str:
-    """The first error of a pydantic ValidationError as one line, without pydantic's "Value error, "."""
-    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-
-
-class _Public(BaseModel):
-    # from_attributes: a page is validated from store records in one pass of pydantic's core, instead of a
-    # Python call per record (a trajectory page holds hundreds of points; bench/api.py).
-    model_config = ConfigDict(frozen=True, from_attributes=True)
-
-
-# ---- errors ------------------------------------------------------------------------------------------------
-
-
-class ErrorPublic(_Public):
-    """Every error answer: one message naming the problem and what would fix it."""
-
-    detail: str = Field(description="What went wrong and how to fix it.")
-
-
-class FieldErrorPublic(_Public):
-    loc: list[str | int] = Field(
-        description="Where the bad value is: body, query, path or header, then names."
-    )
-    msg: str
-    type: str
-
-
-class ValidationProblemPublic(_Public):
-    """A request that does not validate: ``detail`` sums it up in one line, ``errors`` lists each problem."""
-
-    detail: str
-    errors: list[FieldErrorPublic] = Field(default_factory=list)
-
-
-# ---- health ------------------------------------------------------------------------------------------------
-
-
-class HealthPublic(_Public):
-    status: str = Field(examples=["ok"])
-
-
-class ReadyPublic(_Public):
-    status: str = Field(examples=["ready"])
-    store: str = Field(description="Which state store serves: memory or redis.", examples=["memory"])
-
-
-# ---- cameras -----------------------------------------------------------------------------------------------
 
 FiniteNumber = Annotated[
     float, Field(allow_inf_nan=False, ge=-MAX_CALIBRATION_VALUE, le=MAX_CALIBRATION_VALUE)
@@ -317,141 +237,3 @@ class LiveViewPublic(_Public):
             boxes=[LiveBoxPublic(**box.model_dump()) for box in view.boxes],
             image_url=image_url,
         )
-
-
-# ---- identities, tracklets, trajectories -------------------------------------------------------------------
-
-
-class IdentityPublic(_Public):
-    """A global vehicle identity: which cameras saw it, when (s), its tracklets, how many points it has."""
-
-    global_id: int
-    cameras: list[str]
-    first_seen: float
-    last_seen: float
-    tracklet_ids: list[str] = Field(description="Its tracklets, in order of first sighting.")
-    n_points: int = Field(description="How many trajectory points it has.")
-
-    @classmethod
-    def from_record(cls, identity: IdentityRecord) -> IdentityPublic:
-        return cls.model_validate(identity)
-
-
-class TrackletPublic(_Public):
-    """One camera's track (its embedding stays in the store)."""
-
-    tracklet_id: str = Field(examples=["cam01:17"])
-    camera_id: str
-    local_track_id: int
-    global_id: int = Field(description="The identity it belongs to now.")
-    t_start: float
-    t_end: float
-    n_obs: int
-    final: bool = Field(description="False: an interim emission of a track that is still live.")
-
-    @classmethod
-    def from_record(cls, tracklet: TrackletRecord) -> TrackletPublic:
-        return cls.model_validate(tracklet)  # fields only: the embedding stays behind
-
-
-class IdentityDetail(IdentityPublic):
-    tracklets: list[TrackletPublic] = Field(description="Its tracklets by start time.")
-
-    @classmethod
-    def build(cls, identity: IdentityRecord, tracklets: list[TrackletRecord]) -> IdentityDetail:
-        return cls.model_validate({**dict(identity), "tracklets": tracklets})
-
-
-class IdentityPage(_Public):
-    items: list[IdentityPublic]
-    total: int = Field(description="How many identities match, over all pages.")
-    offset: int
-    limit: int
-
-
-class TrajectoryPointPublic(_Public):
-    tracklet_id: str
-    camera_id: str
-    frame: int = Field(description="Frame number in the camera's stream, 1-based.")
-    t: float = Field(description="Time (s).")
-    xyxy: tuple[float, float, float, float] = Field(description="Box [x1, y1, x2, y2] in pixels.")
-    world: tuple[float, float] | None = Field(
-        description="Ground position (x, y) in metres; null if unknown."
-    )
-
-    @classmethod
-    def from_record(cls, point: TrajectoryPoint) -> TrajectoryPointPublic:
-        return cls.model_validate(point)
-
-
-class TrajectoryPage(_Public):
-    """An identity's observations across cameras, ordered by time, paged."""
-
-    global_id: int
-    items: list[TrajectoryPointPublic]
-    total: int
-    offset: int
-    limit: int
-
-
-class MergeRequest(BaseModel):
-    """Merge identity ``absorb`` into ``keep``: every tracklet of ``absorb`` moves to ``keep``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    keep: JsonInteger = Field(ge=1, le=MAX_JSON_INTEGER, description="The identity that stays.")
-    absorb: JsonInteger = Field(
-        ge=1, le=MAX_JSON_INTEGER, description="The identity merged away (resolves to keep)."
-    )
-
-
-# ---- search ------------------------------------------------------------------------------------------------
-
-
-class SearchResultPublic(_Public):
-    global_id: int
-    score: float = Field(description="Cosine similarity of the image to the identity's closest tracklet.")
-    cameras: list[str]
-    first_seen: float
-    last_seen: float
-
-
-class SearchResults(_Public):
-    results: list[SearchResultPublic] = Field(description="Best match first.")
-
-
-# ---- audit and events --------------------------------------------------------------------------------------
-
-
-class AuditEntryPublic(_Public):
-    audit_id: int
-    t_wall: float = Field(description="When (Unix s).")
-    actor: str = Field(description="The API key's name (never the key).")
-    action: AuditAction
-    details: dict[str, Any]
-
-    @classmethod
-    def from_record(cls, entry: AuditEntry) -> AuditEntryPublic:
-        return cls(**entry.model_dump())
-
-
-class AuditPage(_Public):
-    items: list[AuditEntryPublic] = Field(description="Oldest first.")
-    total: int
-    offset: int
-    limit: int
-
-
-class EventPublic(_Public):
-    """One event of ``GET /api/v1/events`` (the SSE ``data:``) and of the WebSocket."""
-
-    event_id: str = Field(description="Increasing id; resume after it with Last-Event-ID or ?after=.")
-    type: EventType
-    t_wall: float
-    global_id: int | None
-    camera_id: str | None
-    data: dict[str, Any]
-
-    @classmethod
-    def from_record(cls, event: Event) -> EventPublic:
-        return cls(**event.model_dump())
