@@ -1,31 +1,4 @@
-"""The Redis state store (``REDIS_URL``): shared by every service process, survives restarts.
-
-Same contract and semantics as ``MemoryStore`` (the contract test suite runs against both). Keys, all under
-``<prefix>:``:
-
-====================================  =========  ==========================================================
-``cameras`` / ``camera_status``       hash       camera id -> CameraRecord / CameraStatus JSON
-``live:<camera>``                     hash       ``meta`` (LiveView JSON without the image), ``jpeg`` (bytes)
-``camera_runs:<camera>``              string     the camera's last run number (INCR, ``next_camera_run``)
-``next_identity_id``                  string     the last identity id handed out (INCR)
-``identity:<id>``                     string     IdentityRecord JSON (its ``tracklet_ids`` are its members)
-``identities``                        zset       every identity, scored by first_seen (s)
-``camera_identities:<camera>``        zset       the identities a camera saw, scored by first_seen (s)
-``aliases`` / ``absorbed:<id>``       hash, set  merged-away id -> the id that absorbed it; and its inverse
-``tracklet:<tracklet id>``            hash       ``gid``, ``record`` (TrackletRecord JSON without gid and
-                                                 embedding), ``n_points``, ``points`` (JSON rows),
-                                                 ``embedding`` (float64 little-endian bytes)
-``tracklets``                         set        every tracklet id
-``events``                            stream     Event JSON (field ``json``); stream ids are the event ids
-``audit``                             list       AuditEntry JSON; an entry's id is its position + 1
-====================================  =========  ==========================================================
-
-Zset members are ids zero-padded to 20 digits, so identities with equal first_seen sort by id, as the
-contract asks. Writes that touch several keys (record_tracklet, merge, split) are optimistic transactions
-(WATCH the identities they change, read, MULTI/EXEC, retry on a conflict); reads that span keys (an identity
-and its tracklets or points) are one Lua script, so a reader never sees half a merge. The scripts name keys
-they compute from the prefix, which a single Redis server (not Redis Cluster) allows.
-"""
+"""``RedisStore``: the ``StateStore`` on a Redis server, its transaction helpers and error reporting."""
 
 from __future__ import annotations
 
@@ -38,7 +11,6 @@ from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import redis
-from pydantic import TypeAdapter
 from redis.backoff import ExponentialBackoff
 from redis.client import Pipeline
 from redis.retry import Retry
@@ -66,8 +38,18 @@ from service.store.base import (
     identity_summary,
     matches,
 )
+from service.store.redis.codec import (
+    _decode_point_rows,
+    _decode_tracklet,
+    _encode_embedding,
+    _encode_points,
+    _encode_tracklet,
+    _points,
+    _text,
+)
+from service.store.redis.keys import DEFAULT_PREFIX, _Keys, _member
+from service.store.redis.scripts import _BUMP_COUNTER_LUA, _BUNDLE_LUA, _LIST_LUA
 
-DEFAULT_PREFIX = "crosscam"
 DEFAULT_MAX_EVENTS = 10_000
 CONNECT_TIMEOUT_S = 2.0
 # Every reply but a blocking XREAD comes in well under this; a dead server then fails a call in bounded time.
@@ -77,60 +59,9 @@ MAX_BLOCK_S = 5.0
 # Optimistic transactions retry this often when another writer changed the same identity meanwhile.
 MAX_TRANSACTION_ATTEMPTS = 50
 WIPE_BATCH = 1000
-ID_DIGITS = 20  # zset members: zero-padded ids sort like numbers
 _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 FIX_HINT = "start redis-server or set REDIS_URL to a reachable server (redis://[:password@]host:port/db)"
-
-# An identity and, per member tracklet (in the identity's tracklet_ids order), the requested hash fields.
-# ARGV: prefix, global id ('' for none), tracklet id whose current identity wins ('' for none), fields...
-# Reply: {} (no such id), {gid} (no such identity yet), or {gid, identity JSON, field values...}.
-_BUNDLE_LUA = """
-local p = ARGV[1]
-local gid = ARGV[2]
-if gid ~= '' then gid = redis.call('HGET', p .. ':aliases', gid) or gid end
-if ARGV[3] ~= '' then
-  local owner = redis.call('HGET', p .. ':tracklet:' .. ARGV[3], 'gid')
-  if owner then gid = owner end
-end
-if gid == '' then return {} end
-local identity = redis.call('GET', p .. ':identity:' .. gid)
-if not identity then return {gid} end
-local out = {gid, identity}
-local n = #ARGV - 3
-if n > 0 then
-  for _, tid in ipairs(cjson.decode(identity)['tracklet_ids']) do
-    local values = redis.call('HMGET', p .. ':tracklet:' .. tid, unpack(ARGV, 4))
-    for i = 1, n do out[#out + 1] = values[i] end
-  end
-end
-return out
-"""
-
-# How many identities of an index zset have first_seen <= max, and the JSON of a page of them.
-# ARGV: prefix, index key, max score, offset, count (-1: all). Reply: {total, identity JSON...}.
-_LIST_LUA = """
-local p = ARGV[1]
-local total = redis.call('ZCOUNT', ARGV[2], '-inf', ARGV[3])
-local members
-if ARGV[5] == '-1' then
-  members = redis.call('ZRANGEBYSCORE', ARGV[2], '-inf', ARGV[3])
-else
-  members = redis.call('ZRANGEBYSCORE', ARGV[2], '-inf', ARGV[3], 'LIMIT', ARGV[4], ARGV[5])
-end
-local out = {total}
-for _, member in ipairs(members) do
-  out[#out + 1] = redis.call('GET', p .. ':identity:' .. string.match(member, '^0*(%d+)$'))
-end
-return out
-"""
-
-# Raise the id counter to at least ARGV[1] (an id recorded from elsewhere must never be handed out again).
-_BUMP_COUNTER_LUA = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 0
-"""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -149,107 +80,6 @@ def _reports_unavailable(method: Callable[P, R]) -> Callable[P, R]:
             raise store.unavailable(exc) from None
 
     return call
-
-
-def _member(global_id: int) -> str:
-    return f"{global_id:0{ID_DIGITS}d}"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-class _Keys:
-    """Every key name of one prefix."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.cameras = f"{prefix}:cameras"
-        self.camera_status = f"{prefix}:camera_status"
-        self.next_identity_id = f"{prefix}:next_identity_id"
-        self.identities = f"{prefix}:identities"
-        self.aliases = f"{prefix}:aliases"
-        self.tracklets = f"{prefix}:tracklets"
-        self.events = f"{prefix}:events"
-        self.audit = f"{prefix}:audit"
-
-    def live(self, camera_id: str) -> str:
-        return f"{self.prefix}:live:{camera_id}"
-
-    def camera_runs(self, camera_id: str) -> str:
-        return f"{self.prefix}:camera_runs:{camera_id}"
-
-    def identity(self, global_id: int | str) -> str:
-        return f"{self.prefix}:identity:{global_id}"
-
-    def camera_identities(self, camera_id: str) -> str:
-        return f"{self.prefix}:camera_identities:{camera_id}"
-
-    def absorbed(self, global_id: int) -> str:
-        return f"{self.prefix}:absorbed:{global_id}"
-
-    def tracklet(self, tracklet_id: str) -> str:
-        return f"{self.prefix}:tracklet:{tracklet_id}"
-
-
-# ---- value encodings -------------------------------------------------------------------------------------
-
-
-def _encode_tracklet(tracklet: TrackletRecord) -> str:
-    return tracklet.model_dump_json(exclude={"global_id", "embedding"})
-
-
-def _decode_tracklet(record: bytes, global_id: int, embedding: bytes | None = None) -> TrackletRecord:
-    data = json.loads(record)
-    data["global_id"] = global_id
-    if embedding:
-        data["embedding"] = tuple(np.frombuffer(embedding, dtype="<f8").tolist())
-    return TrackletRecord.model_validate(data)
-
-
-def _encode_embedding(embedding: tuple[float, ...]) -> bytes:
-    # float64: exactly the floats given (the recorder rounds them to 4 decimals, which float32 would not keep)
-    return np.asarray(embedding, dtype="<f8").tobytes()
-
-
-def _encode_points(tracklet: TrackletRecord, points: list[TrajectoryPoint]) -> str:
-    """``[tracklet id, camera id, rows]``, rows ``[frame, t, x1, y1, x2, y2, world | null]`` by (t, camera);
-    a point naming another tracklet or camera than its tracklet's carries both at the end of its row."""
-    rows = []
-    for p in sorted(points, key=lambda p: (p.t, p.camera_id)):
-        row: list[Any] = [p.frame, p.t, *p.xyxy, list(p.world) if p.world is not None else None]
-        if (p.tracklet_id, p.camera_id) != (tracklet.tracklet_id, tracklet.camera_id):
-            row += [p.tracklet_id, p.camera_id]
-        rows.append(row)
-    return json.dumps([tracklet.tracklet_id, tracklet.camera_id, rows], separators=(",", ":"))
-
-
-def _decode_point_rows(blob: bytes) -> list[tuple[float, str, str, list[Any]]]:
-    """``(t, camera id, tracklet id, row)`` of every point in a ``points`` blob."""
-    tid, camera, rows = json.loads(blob)
-    return [(row[1], row[8], row[7], row) if len(row) > 7 else (row[1], camera, tid, row) for row in rows]
-
-
-# A page of points is validated in one call into pydantic's core: a Python constructor call per point cost
-# more than the rest of a trajectory request (bench/api.py).
-_POINTS = TypeAdapter(list[TrajectoryPoint])
-
-
-def _points(rows: list[tuple[float, str, str, list[Any]]]) -> list[TrajectoryPoint]:
-    """TrajectoryPoints of ``(t, camera id, tracklet id, row)`` entries (``_decode_point_rows``)."""
-    return _POINTS.validate_python(
-        [
-            {
-                "tracklet_id": tid,
-                "camera_id": camera,
-                "frame": row[0],
-                "t": row[1],
-                "xyxy": row[2:6],
-                "world": row[6],
-            }
-            for _, camera, tid, row in rows
-        ]
-    )
 
 
 class RedisStore(StateStore):
@@ -715,6 +545,3 @@ class RedisStore(StateStore):
             raws = [next(records) for _ in identity.tracklet_ids]
             out[identity.global_id] = [_decode_tracklet(r, identity.global_id) for r in raws if r is not None]
         return out
-
-
-__all__ = ["DEFAULT_MAX_EVENTS", "DEFAULT_PREFIX", "RedisStore"]
