@@ -4,7 +4,9 @@ in this process (``service.live.LiveRuntime``), state in Redis (``REDIS_URL``) o
 Settings come from ``CROSSCAM_*`` environment variables (``service.settings``); the options here override
 them. ``--scene DIR`` adds every ``camNN.mp4`` of a scene folder as a camera, replayed as if live; cameras
 already in a Redis store are started again. Ctrl-C or SIGTERM stops the cameras (their live tracks are
-recorded first) and exits 0.
+recorded first) and exits 0. ``--api-only`` serves the API and page alone, over a shared Redis store: at scale
+(docker/compose.yaml, k8s/) the cameras run in ``crosscam worker`` processes and association in
+``crosscam associator``, and several API replicas must not each run every camera again.
 
 The helpers below (settings, listening socket, scene cameras, running the service) are shared with
 ``crosscam demo``.
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from service.live import LiveRuntime
     from service.settings import ServiceSettings
     from service.store import CameraRecord, StateStore
+    from trackers.appearance import Embedder
 
 # Open event streams (the operator page's) would hold a graceful shutdown for ever: give them this long (s).
 GRACEFUL_SHUTDOWN_S = 3.0
@@ -131,12 +134,12 @@ def start_and_report(runtime: LiveRuntime, cameras: list[CameraRecord]) -> None:
 def run_service(
     settings: ServiceSettings,
     store: StateStore,
-    runtime: LiveRuntime,
+    runtime: LiveRuntime | None,
     listener: socket.socket,
     stop_after_s: float | None = None,
 ) -> None:
     """Serve the API on ``listener`` until Ctrl-C / SIGTERM (or ``stop_after_s`` seconds), then stop the
-    runtime, recording every live track, and close the store."""
+    runtime (None: an API-only process), recording every live track, and close the store."""
     import uvicorn
 
     from service.api.app import create_app
@@ -154,7 +157,10 @@ def run_service(
     previous = {sig: signal.signal(sig, request_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
     timer = threading.Timer(stop_after_s, request_exit, args=(0, None)) if stop_after_s is not None else None
     try:
-        app = create_app(settings, store, control=runtime, embedder_factory=lambda: runtime.embedder)
+        if runtime is not None:
+            app = create_app(settings, store, control=runtime, embedder_factory=lambda: runtime.embedder)
+        else:
+            app = create_app(settings, store, embedder_factory=lambda: _search_embedder(settings))
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -175,8 +181,9 @@ def run_service(
     finally:
         if timer is not None:
             timer.cancel()
-        typer.echo("stopping: recording every live track ...")
-        runtime.stop()
+        if runtime is not None:
+            typer.echo("stopping: recording every live track ...")
+            runtime.stop()
         store.close()
         listener.close()
         for sig, handler in previous.items():
@@ -217,8 +224,16 @@ def serve(
     fresh: Annotated[
         bool, typer.Option(help="Delete everything the Redis store holds under its prefix first.")
     ] = False,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            help="Serve only the API and operator page over a Redis store; cameras run in `crosscam worker`, "
+            "association in `crosscam associator`."
+        ),
+    ] = False,
 ) -> None:
     """Run the service: REST API, operator page and the cameras, in this process."""
+    from service.embedders import EMBEDDER_KINDS
     from service.ingest import SourceError
 
     with user_errors(ServeError, SourceError):  # settings first: a typo fails before any model loads
@@ -227,8 +242,24 @@ def serve(
         )
         if oracle and scene is None:
             raise ServeError("--oracle serves a scene's ground-truth boxes; give the scene with --scene DIR")
+        if settings.embedder not in EMBEDDER_KINDS:
+            raise ServeError(
+                f"--embedder / CROSSCAM_EMBEDDER {settings.embedder!r} is not one of {', '.join(EMBEDDER_KINDS)}"
+            )
+        if api_only and (scene is not None or oracle):
+            raise ServeError("--api-only runs no cameras: drop --scene / --oracle, or drop --api-only")
+        if api_only and settings.redis_url is None:
+            raise ServeError(
+                "--api-only serves what workers and the associator record in a shared store: set REDIS_URL "
+                "(or --redis-url), or drop --api-only to run the cameras in this process"
+            )
         cameras = scene_cameras(scene) if scene is not None else []
         listener = bind_listener(settings.host, settings.port)
+    if api_only:
+        store = _open_store(settings, fresh)
+        typer.echo(f"store: redis {settings.redis_url_redacted}; API only (cameras run in crosscam worker)")
+        run_service(settings, store, None, listener)
+        return
     try:
         store, runtime = _open(settings, scene if oracle else None, realtime, loop, fresh)
     except KeyboardInterrupt:  # Ctrl-C while the models load: nothing runs yet, nothing to stop
@@ -250,31 +281,43 @@ def serve(
     run_service(settings, store, runtime, listener)
 
 
+def _search_embedder(settings: ServiceSettings) -> Embedder:
+    """The appearance model search by image uses in an API-only process (built at the first search)."""
+    from service.embedders import build_embedder
+
+    return build_embedder(settings.embedder, settings.reid_weights)
+
+
+def _open_store(settings: ServiceSettings, fresh: bool) -> StateStore:
+    """The store (wiped first with ``fresh``), or one ``error:`` line."""
+    from service.store import StoreUnavailableError
+    from service.store.factory import open_store
+    from service.store.redis import RedisStore
+
+    with user_errors(StoreUnavailableError):
+        store = open_store(settings)
+        if fresh and isinstance(store, RedisStore):
+            typer.echo(f"--fresh: deleted {store.wipe()} keys under {settings.redis_prefix}:")
+    return store
+
+
 def _open(
     settings: ServiceSettings, oracle_scene: Path | None, realtime: bool, loop: bool, fresh: bool
 ) -> tuple[StateStore, LiveRuntime]:
     """The store (wiped first with ``fresh``) and the runtime (its models loaded), or one ``error:`` line."""
     from export.spec import ModelFileError
     from models.reid.checkpoint import CheckpointError
-    from service.embedders import EMBEDDER_KINDS, build_embedder
+    from service.embedders import build_embedder
     from service.ingest import SourceError
     from service.live import LiveRuntime
     from service.store import StoreUnavailableError
-    from service.store.factory import open_store
-    from service.store.redis import RedisStore
     from trackers.config import ConfigError
     from trackers.detection import DetectorError
 
     errors = (ServeError, SourceError, ConfigError, DetectorError, CheckpointError, ModelFileError,
               StoreUnavailableError)  # fmt: skip
     with user_errors(*errors):
-        if settings.embedder not in EMBEDDER_KINDS:
-            raise ServeError(
-                f"--embedder / CROSSCAM_EMBEDDER {settings.embedder!r} is not one of {', '.join(EMBEDDER_KINDS)}"
-            )
-        store = open_store(settings)
-        if fresh and isinstance(store, RedisStore):
-            typer.echo(f"--fresh: deleted {store.wipe()} keys under {settings.redis_prefix}:")
+        store = _open_store(settings, fresh)
         runtime = LiveRuntime(
             store, settings, embedder=build_embedder(settings.embedder, settings.reid_weights),
             oracle_scene=oracle_scene, realtime=realtime, loop=loop,

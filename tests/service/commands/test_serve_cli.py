@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.recorder import Recorder
 from service.scene_run import scene_videos
 from service.store import CameraRecord
+from trackers.types import Tracklet
 
 REPO = Path(__file__).resolve().parents[3]
 START_TIMEOUT_S = 60.0  # imports and the first frames, on two busy cores
@@ -147,6 +150,29 @@ def test_serve_restarts_the_cameras_a_redis_store_holds(
     assert after.counts().tracklets > 0
 
 
+def test_api_only_serves_the_store_and_runs_no_camera(
+    start_serve, smoke_scene: Path, redis_url: str, redis_prefix: str, redis_store_factory
+) -> None:
+    store = redis_store_factory(redis_prefix)
+    store.put_camera(
+        CameraRecord(camera_id="cam01", url=(smoke_scene / "cam01.mp4").as_uri(), added_wall=time.time())
+    )
+    process, base = start_serve("--api-only", REDIS_URL=redis_url, CROSSCAM_REDIS_PREFIX=redis_prefix)
+    wait_until_ready(process, base)
+    assert [c["camera_id"] for c in httpx.get(f"{base}/api/v1/cameras").json()] == ["cam01"]
+    gid = store.allocate_identity_id()  # what an associator process records shows up at once
+    Recorder(store).record(
+        Tracklet("cam01", 5, np.array([1.0, 0.0]), 2, np.array([1, 2]), np.array([0.0, 0.1]),
+                 np.zeros((2, 4)), np.zeros((2, 2))),
+        gid,
+    )  # fmt: skip
+    assert httpx.get(f"{base}/api/v1/identities/{gid}").json()["tracklet_ids"] == ["cam01:5"]
+    time.sleep(2.0)  # no worker runs in this process: the camera never reports
+    assert httpx.get(f"{base}/api/v1/cameras/cam01/status").json()["state"] == "pending"
+    output = stop(process)
+    assert "API only" in output and "recording every live track" not in output
+
+
 @pytest.mark.parametrize(
     ("args", "env", "named"),
     [
@@ -155,6 +181,8 @@ def test_serve_restarts_the_cameras_a_redis_store_holds(
         (["--redis-url", "http://127.0.0.1:6379"], {}, "--redis-url"),
         (["--embedder", "sift"], {}, "sift"),
         (["--oracle"], {}, "--scene"),
+        (["--api-only"], {}, "REDIS_URL"),
+        (["--api-only", "--oracle", "--scene", "/no/such/scene"], {}, "--api-only"),
     ],
 )
 def test_bad_settings_give_one_line_and_exit_code_2(args: list[str], env: dict[str, str], named: str) -> None:
