@@ -33,6 +33,7 @@ test: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --failure-threshold info docker/Dockerfile.cpu docker/Dockerfile.gpu
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth_presets.py --presets default hard night
