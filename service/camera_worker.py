@@ -24,6 +24,7 @@ at different moments compare.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -180,7 +181,7 @@ class CameraWorkerLoop:
                     builder = TrackletBuilder(
                         self.camera.camera_id, frame.size, self.tracklet_config, self.ground
                     )
-                self._publish(builder.update(frame.timestamp, detections, tracks))
+                self._publish(builder.update(frame.timestamp, detections, tracks), t_emit=frame.timestamp)
                 self.report.frames += 1
                 unshown = frame, tracks
                 if time.monotonic() >= next_live:
@@ -193,16 +194,20 @@ class CameraWorkerLoop:
             return redact_text(str(exc), self.camera.url)
         finally:
             if builder is not None:  # what was seen is kept, whatever ended the stream
-                self._publish(builder.flush())
+                # inf: a flush is due at no frame; the single process associates flushed tracklets after
+                # every emission, by track end (MultiCameraAssociation.finish)
+                self._publish(builder.flush(), t_emit=math.inf)
             if unshown is not None:  # the view shows where the camera stopped
                 self.store.put_live_view(self._live_view(*unshown))
         return None
 
     # ---- internals -------------------------------------------------------------------------------------
 
-    def _publish(self, tracklets: list[Tracklet]) -> None:
+    def _publish(self, tracklets: list[Tracklet], t_emit: float) -> None:
+        """Publish the builder's emissions with the time they were emitted at: the associator orders by it
+        (``service.stream_associator``)."""
         for tracklet in tracklets:
-            self.publisher.publish(tracklet)
+            self.publisher.publish(tracklet, t_emit)
             self.report.emissions += 1
             self.report.tracklet_ids.add(tracklet_id(tracklet.camera_id, tracklet.local_track_id))
 

@@ -18,8 +18,11 @@ atomically after it), so a kill in the middle of a snapshot leaves the previous 
 
 Order: online association wants tracklets in the order the world produced them. Workers publish
 independently, so entries from several cameras arrive interleaved in arrival order (a worker that runs
-behind publishes late); each batch read (up to 64 entries) is sorted by track end time before it is
-associated, which restores time order within a batch only: live association sees arrival order.
+behind publishes late); each batch read (``--batch`` entries, default 64) is sorted into the single-process
+run's order before it is associated (``emission_order``): by emission time ``t_emit``, ties in camera order
+then track id, and the tracklets flushed at the end (``t_emit`` inf) last, by track end. That restores the
+single-process order within a batch only: live association sees arrival order across batches, and a whole
+recording read as one batch is associated as ``crosscam run`` associates it.
 
 Run one associator per stream: association is one global state, so the consumer group gives durability and
 take-over, not parallelism.
@@ -28,6 +31,7 @@ take-over, not parallelism.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import threading
 from pathlib import Path
@@ -43,6 +47,15 @@ from trackers.types import Tracklet
 DEFAULT_SNAPSHOT_EVERY = 100
 
 log = logging.getLogger(__name__)
+
+
+def emission_order(message: TrackletMessage) -> tuple[float, float, str, int]:
+    """Sort key putting messages in the order ``trackers.multicam.MultiCameraAssociation`` assigns them: each
+    at the frame its builder emitted it (cameras merged by time, ties in camera order, then track id), and the
+    tracklets flushed at the end (``t_emit`` inf) after all of those, by (track end, camera, track id) as
+    ``finish`` sorts them. Emissions at a frame tie on 0.0 so that track end does not reorder them."""
+    t = message.tracklet
+    return (message.t_emit, t.t_end if math.isinf(message.t_emit) else 0.0, t.camera_id, t.local_track_id)
 
 
 class SnapshotError(ValueError):
@@ -134,7 +147,7 @@ class StreamAssociator:
         batch = self.reader.read()
         for entry_id, reason, fields in batch.rejected:
             self._reject(entry_id, reason, fields)
-        for message in sorted(batch.messages, key=lambda m: m.tracklet.t_end):
+        for message in sorted(batch.messages, key=emission_order):
             self._associate(message)
             if self.snapshots is not None and len(self._unacked) >= self.snapshot_every:
                 self.checkpoint()

@@ -10,7 +10,9 @@ it is acknowledged (and an XADD retried after a lost reply may add a tracklet tw
 is safe to repeat.
 
 Entry fields (readable with ``redis-cli XRANGE``): ``v`` format version; ``camera`` camera id; ``run`` the
-worker run that published it (``service.camera_worker``); ``seq`` 1, 2, ... within that run; ``meta`` JSON
+worker run that published it (``service.camera_worker``); ``seq`` 1, 2, ... within that run; ``t_emit`` when
+the worker's builder emitted it (the timestamp, s on the camera's clock, of the frame that made it due; ``inf``
+for one flushed at the end of the stream), the moment the single-process run associates it at; ``meta`` JSON
 (local track id, n_obs, final, and each array's dtype and shape); and one field per array (embedding, frames,
 timestamps, xyxy, world_xy) holding its raw bytes with an explicit byte order, so a tracklet decodes bit for
 bit (NaN world positions included).
@@ -26,6 +28,7 @@ Until an associator has run once (and made the group), nothing trims: the stream
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,16 +75,23 @@ class MessageError(ValueError):
 
 @dataclass(frozen=True)
 class TrackletMessage:
-    """One decoded entry: its stream id, the tracklet, and the worker run and sequence number that sent it."""
+    """One decoded entry: its stream id, the tracklet, the worker run and sequence number that sent it, and
+    when it was emitted (``t_emit``, s; ``math.inf`` for a tracklet flushed at the end of the stream)."""
 
     entry_id: str
     tracklet: Tracklet
     run: int
     seq: int
+    t_emit: float
 
 
-def encode_tracklet(tracklet: Tracklet, run: int, seq: int) -> dict[str, bytes | str | int]:
-    """The stream entry's fields for ``tracklet``, sent by worker run ``run`` as its ``seq``-th message."""
+def encode_tracklet(
+    tracklet: Tracklet, run: int, seq: int, t_emit: float = math.inf
+) -> dict[str, bytes | str | int]:
+    """The stream entry's fields for ``tracklet``, sent by worker run ``run`` as its ``seq``-th message,
+    emitted at ``t_emit`` (s; ``math.inf``: flushed at the end of the stream)."""
+    if math.isnan(t_emit):  # NaN has no place in the associator's sort order
+        raise ValueError("t_emit is NaN: pass the emitting frame's timestamp, or math.inf for a flush")
     arrays = {name: np.ascontiguousarray(getattr(tracklet, name)) for name in ARRAY_FIELDS}
     meta = {
         "local_track_id": tracklet.local_track_id,
@@ -95,6 +105,8 @@ def encode_tracklet(tracklet: Tracklet, run: int, seq: int) -> dict[str, bytes |
         "camera": tracklet.camera_id,
         "run": run,
         "seq": seq,
+        # repr round-trips a float exactly and writes infinity as 'inf' (JSON has no infinity)
+        "t_emit": repr(float(t_emit)),
         "meta": json.dumps(meta),
     }
     fields.update({name: a.tobytes() for name, a in arrays.items()})
@@ -125,13 +137,25 @@ def decode_tracklet(entry_id: str, fields: Mapping[bytes | str, bytes | str]) ->
             final=bool(meta["final"]),
             **arrays,
         )
-        return TrackletMessage(entry_id, tracklet, int(raw["run"]), int(raw["seq"]))
+        return TrackletMessage(entry_id, tracklet, int(raw["run"]), int(raw["seq"]), _t_emit(raw))
     except MessageError:
         raise
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise MessageError(
             f"stream entry {entry_id} is not a tracklet message ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _t_emit(raw: Mapping[str, bytes | str]) -> float:
+    """An entry's emission time. An entry without one (published by a worker of an earlier release, left in
+    the stream across an upgrade) reads as ``inf``: rejecting it would lose a tracklet that decodes fine, and
+    ``inf`` sorts it by track end, the order the associator used before ``t_emit`` existed."""
+    if "t_emit" not in raw:
+        return math.inf
+    t_emit = float(_text(raw["t_emit"]))
+    if math.isnan(t_emit):
+        raise ValueError("t_emit is NaN")
+    return t_emit
 
 
 class RedisRequiredError(ValueError):
@@ -178,9 +202,11 @@ class TrackletPublisher:
         self.run = run
         self.published = 0
 
-    def publish(self, tracklet: Tracklet) -> str:
-        """Append ``tracklet``; returns its entry id. No MAXLEN: see the module docstring."""
-        entry_id = self.client.xadd(self.stream, encode_tracklet(tracklet, self.run, self.published + 1))
+    def publish(self, tracklet: Tracklet, t_emit: float = math.inf) -> str:
+        """Append ``tracklet``, emitted at ``t_emit`` (s; ``math.inf``, the default: flushed at the end of the
+        stream, associated by track end); returns its entry id. No MAXLEN: see the module docstring."""
+        fields = encode_tracklet(tracklet, self.run, self.published + 1, t_emit)
+        entry_id = self.client.xadd(self.stream, fields)
         self.published += 1
         return _text(entry_id)
 

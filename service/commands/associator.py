@@ -52,6 +52,14 @@ def associator(
             min=0, help="Take over entries another consumer left pending this long (s; default 60)."
         ),
     ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Stream entries read (XREADGROUP COUNT) and sorted into time order at once (default 64). "
+            "A batch holding a whole recording associates it in the single-process order.",
+        ),
+    ] = None,
     association_config: Annotated[Path | None, typer.Option(help="Association YAML.")] = None,
     gallery_config: Annotated[Path | None, typer.Option(help="Gallery YAML.")] = None,
 ) -> None:
@@ -68,6 +76,7 @@ def associator(
         StreamAssociator,
     )
     from service.streams import (
+        DEFAULT_BATCH,
         DEFAULT_CLAIM_IDLE_S,
         RedisRequiredError,
         TrackletReader,
@@ -93,6 +102,7 @@ def associator(
                     settings.redis_prefix,
                     consumer,
                     claim_idle_s=DEFAULT_CLAIM_IDLE_S if claim_idle_s is None else claim_idle_s,
+                    batch=DEFAULT_BATCH if batch is None else batch,
                 ),
                 SnapshotFolder(folder) if folder is not None else None,
                 snapshot_every or DEFAULT_SNAPSHOT_EVERY,

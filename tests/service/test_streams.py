@@ -4,6 +4,7 @@ that resumes without losing or double-counting a tracklet."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -18,10 +19,11 @@ import pytest
 import redis
 
 from service.store import IdentityQuery, StateStore, tracklet_id
-from service.stream_associator import SnapshotFolder, StreamAssociator
+from service.stream_associator import SnapshotFolder, StreamAssociator, emission_order
 from service.streams import (
     GROUP,
     MessageError,
+    TrackletMessage,
     TrackletPublisher,
     TrackletReader,
     decode_tracklet,
@@ -111,10 +113,15 @@ def test_a_tracklet_round_trips_bit_for_bit_through_redis(
         "cam-7.a", original.local_track_id, original.embedding, 11, original.frames, original.timestamps,
         original.xyxy + 0.123, world, final=False,
     )  # fmt: skip
-    entry_id = TrackletPublisher(client, prefix, run=2).publish(original)
-    [(raw_id, fields)] = client.xrange(tracklet_stream(prefix))
+    publisher = TrackletPublisher(client, prefix, run=2)
+    t_emit = 14.0 + 1.0 / 3.0  # not a short decimal: the emission time must come back bit for bit too
+    entry_id = publisher.publish(original, t_emit)
+    flushed_id = publisher.publish(original, math.inf)
+    [(raw_id, fields), (raw_flushed_id, flushed_fields)] = client.xrange(tracklet_stream(prefix))
     message = decode_tracklet(raw_id.decode(), fields)
-    assert (message.entry_id, message.run, message.seq) == (entry_id, 2, 1)
+    assert (message.entry_id, message.run, message.seq, message.t_emit) == (entry_id, 2, 1, t_emit)
+    flushed = decode_tracklet(raw_flushed_id.decode(), flushed_fields)
+    assert (flushed.entry_id, flushed.seq, flushed.t_emit) == (flushed_id, 2, math.inf)
     back = message.tracklet
     assert (back.camera_id, back.local_track_id, back.n_obs, back.final) == (
         "cam-7.a",
@@ -128,6 +135,37 @@ def test_a_tracklet_round_trips_bit_for_bit_through_redis(
     assert np.isnan(back.world_xy[[0, 4]]).all() and np.isfinite(back.world_xy[1:4]).all()
 
 
+def test_an_entry_without_an_emission_time_reads_as_flushed() -> None:
+    # An earlier release's worker wrote no t_emit: its entries still decode, sorted by track end as before.
+    fields = encode_tracklet(town(1)[0], run=1, seq=1, t_emit=3.5)
+    assert decode_tracklet("4-0", fields).t_emit == 3.5
+    del fields["t_emit"]
+    assert decode_tracklet("4-0", fields).t_emit == math.inf
+
+
+def test_emission_order_is_the_single_process_order() -> None:
+    """By emission time, ties in camera then track order; flushed tracklets last, by track end."""
+
+    def message(camera: str, track: int, t_end: float, t_emit: float) -> TrackletMessage:
+        look = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
+        return TrackletMessage(
+            "0-0", vehicle_tracklet(camera, track, t_end - 1.0, t_end, look, None), 1, 1, t_emit
+        )
+
+    messages = [
+        message("cam01", 9, 50.0, math.inf),
+        message("cam02", 1, 30.0, math.inf),
+        message("cam02", 3, 4.0, 6.0),
+        message("cam01", 7, 5.0, 6.0),  # ended later than cam02:3, emitted at the same frame time
+        message("cam02", 2, 3.0, 6.0),
+        message("cam01", 4, 9.0, 2.0),  # an interim emission: track end after its emission's neighbours
+    ]
+    ordered = sorted(messages, key=emission_order)
+    assert [(m.tracklet.camera_id, m.tracklet.local_track_id) for m in ordered] == [
+        ("cam01", 4), ("cam01", 7), ("cam02", 2), ("cam02", 3), ("cam02", 1), ("cam01", 9),
+    ]  # fmt: skip
+
+
 def test_entries_that_are_not_tracklets_are_named() -> None:
     good = encode_tracklet(town(1)[0], run=1, seq=1)
     with pytest.raises(MessageError, match="entry 5-0 has format version 9"):
@@ -136,6 +174,8 @@ def test_entries_that_are_not_tracklets_are_named() -> None:
         decode_tracklet("6-0", {k: v for k, v in good.items() if k != "xyxy"})
     with pytest.raises(MessageError, match="entry 7-0 is not a tracklet message"):
         decode_tracklet("7-0", {**good, "embedding": b"\x00" * 3})
+    with pytest.raises(MessageError, match="entry 8-0 is not a tracklet message"):
+        decode_tracklet("8-0", {**good, "t_emit": b"nan"})
 
 
 # ---- the consumer loop, in process -------------------------------------------------------------------------
