@@ -46,8 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.store import IdentityQuery, StateStore
 from trackers.metrics import MTMCBoxes, MTMCScore, read_mtmc, score_mtmc
-from trackers.metrics.formats import UNKNOWN_WORLD
-from trackers.multicam import camera_numbers, mtmc_rows
+from trackers.multicam import camera_numbers, mtmc_boxes, mtmc_rows
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 0.01  # issue 8: scale-out IDF1 within this of the single-process run
@@ -85,16 +84,8 @@ def rows_of_points(points: Iterable[Point]) -> MTMCBoxes:
     obj = np.array([p.global_id for p in points], dtype=np.int64)
     frame = np.array([p.frame for p in points], dtype=np.int64)
     xyxy = np.array([p.xyxy for p in points], dtype=np.float64)
-    world = np.array([p.world if p.world is not None else UNKNOWN_WORLD for p in points], dtype=np.float64)
-    _, first = np.unique(np.column_stack([camera, frame, obj]), axis=0, return_index=True)
-    first = np.sort(first)
-    return MTMCBoxes(
-        camera_id=camera[first],
-        obj_id=obj[first],
-        frame_id=frame[first],
-        xywh=np.column_stack([xyxy[first, :2], xyxy[first, 2:] - xyxy[first, :2]]),
-        world_xy=world[first],
-    )
+    world = np.array([p.world if p.world is not None else (np.nan, np.nan) for p in points], dtype=np.float64)
+    return mtmc_boxes(camera, obj, frame, xyxy, world)
 
 
 def store_points(store: StateStore, min_cameras: int = 2) -> Iterator[Point]:

@@ -46,6 +46,11 @@ def env_names(name: str, field: FieldInfo, settings: type[ServiceSettings] = Ser
     return [f"{settings.model_config.get('env_prefix', '')}{name}".upper()]
 
 
+def settings_env_names(settings: type[ServiceSettings] = ServiceSettings) -> set[str]:
+    """Every environment variable ``settings`` reads (what compose files and manifests may set)."""
+    return {env for name, field in settings.model_fields.items() for env in env_names(name, field, settings)}
+
+
 def is_secret(field: FieldInfo) -> bool:
     return SecretStr in _members(field.annotation)
 

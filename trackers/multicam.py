@@ -96,6 +96,14 @@ def mtmc_rows(
     camera = np.concatenate([np.full(len(t), numbers[t.camera_id]) for t in keep])
     obj = np.concatenate([np.full(len(t), gid_of[t.key]) for t in keep])
     frame = np.concatenate([t.frames for t in keep])
+    return mtmc_boxes(camera, obj, frame, xyxy, world)
+
+
+def mtmc_boxes(
+    camera: np.ndarray, obj: np.ndarray, frame: np.ndarray, xyxy: np.ndarray, world: np.ndarray
+) -> MTMCBoxes:
+    """AI City rows from per-observation columns: camera numbers, global ids and 1-based frames (N,), boxes
+    xyxy (N, 4) px, ground positions (N, 2) m, NaN where unknown."""
     # One box per (camera, frame, identity): association never puts two simultaneous tracks of one camera
     # in one identity, but an assignment from elsewhere (an operator's merge) may; the first box is kept.
     _, first = np.unique(np.column_stack([camera, frame, obj]), axis=0, return_index=True)

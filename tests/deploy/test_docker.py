@@ -28,6 +28,7 @@ import yaml
 
 from service.cli import app
 from service.settings import ServiceSettings
+from service.settings_reference import settings_env_names
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -110,20 +111,6 @@ def crosscam_invocations(service: dict) -> list[list[str]]:
     return [
         words[i + 1 :] for words in command_words(command) for i, w in enumerate(words) if w == "crosscam"
     ]
-
-
-def settings_env_names() -> set[str]:
-    """Every environment variable ServiceSettings reads: CROSSCAM_<FIELD> or a field's aliases."""
-    prefix = ServiceSettings.model_config["env_prefix"]
-    names = set()
-    for name, field in ServiceSettings.model_fields.items():
-        alias = field.validation_alias
-        if alias is None:
-            names.add(f"{prefix}{name}".upper())
-        else:
-            choices = alias.choices if hasattr(alias, "choices") else [alias]
-            names.update(str(c).upper() for c in choices)
-    return names
 
 
 # ---- tools --------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import yaml
 
 from service.cli import app as crosscam_app
 from service.settings import ServiceSettings, parse_api_keys
+from service.settings_reference import settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -139,21 +140,6 @@ def crosscam_containers(docs: list[Doc]) -> list[tuple[Doc, Doc]]:
         for c in containers(pod_spec(w))
         if c["image"].rsplit(":", 1)[0].rsplit("/", 1)[-1] == CROSSCAM_IMAGE
     ]
-
-
-def settings_env_names() -> set[str]:
-    """Every environment variable ServiceSettings reads: CROSSCAM_<FIELD>, or a field's validation aliases."""
-    prefix = ServiceSettings.model_config["env_prefix"]
-    names = set()
-    for name, field in ServiceSettings.model_fields.items():
-        alias = field.validation_alias
-        if alias is None:
-            names.add(f"{prefix}{name}".upper())
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-        else:
-            names.update(str(choice).upper() for choice in alias.choices)
-    return names
 
 
 # --- schema validation --------------------------------------------------------------------------------------
