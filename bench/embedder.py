@@ -19,7 +19,6 @@ import importlib.util
 import json
 import multiprocessing as mp
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from _figures import save_figure
+from _memory import peak_rss_mib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -96,17 +96,6 @@ def measure(
             }
         )
     queue.put({"backend": name, "rows": rows, "peak_rss_mib": round(peak_rss_mib(), 1)})
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
-    parent through fork and exec, so a spawned child would report the parent's peak."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def chart(results: list[dict], path: Path) -> None:

@@ -40,6 +40,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from _figures import save_figure
+from _memory import peak_rss_mib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -164,18 +165,6 @@ def run_camera(cam, video, pipeline, make_builder, encode_jpeg, live_period_s, f
         "cpu_ms_per_frame": round(cpu_ms, 2),
         "fps_one_core": round(1000.0 / cpu_ms, 2),
     }
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory (VmHWM: the spawned child's own, not the parent's)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def summarise(result: dict) -> dict:
