@@ -101,6 +101,26 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return nested
 
 
+def load_layered(
+    cls: type[ComponentConfig],
+    path: str | Path | None = None,
+    layers: tuple[Path, ...] = (),
+    overrides: list[str] | None = None,
+) -> Any:
+    """``cls`` from the YAML at ``path`` (default: the shipped file), with each of ``layers`` (YAML files,
+    e.g. a smoke-size file) merged on top in order, then ``overrides`` (``dotted.key=value``). Raises
+    ConfigError naming the file and the bad key(s)."""
+    source = Path(path) if path is not None else cls.default_path()
+    data: dict[str, Any] = read_yaml_mapping(source)
+    for layer in layers:
+        data = deep_merge(data, read_yaml_mapping(layer))
+    data = deep_merge(data, parse_overrides(overrides or []))
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(cls, exc)}") from None
+
+
 def _describe(cls: type[BaseModel], exc: ValidationError) -> str:
     known = ", ".join(cls.model_fields)
     problems = []
@@ -108,6 +128,8 @@ def _describe(cls: type[BaseModel], exc: ValidationError) -> str:
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             problems.append(f"unknown key {key!r} (known keys: {known})")
+        elif not err["loc"]:  # a rule across keys: the whole input would be no help
+            problems.append(err["msg"].removeprefix("Value error, "))
         elif err["type"] == "missing":
             problems.append(f"key {key!r} is missing")
         else:
@@ -115,4 +137,11 @@ def _describe(cls: type[BaseModel], exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-__all__ = ["ComponentConfig", "ConfigError", "deep_merge", "parse_overrides", "read_yaml_mapping"]
+__all__ = [
+    "ComponentConfig",
+    "ConfigError",
+    "deep_merge",
+    "load_layered",
+    "parse_overrides",
+    "read_yaml_mapping",
+]

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+import export  # noqa: F401  (sets ultralytics' no-install default before ultralytics is loaded)
 from models.manifest import write_manifest
 
 ARCHITECTURE = "yolov8n.yaml"  # built untrained from ultralytics' own model definition: nothing is downloaded
@@ -57,12 +58,22 @@ def write_data_yaml(train_scenes: list[Path], val_scenes: list[Path], out: Path)
     return out
 
 
-def evaluate_detector(weights: Path, data_yaml: Path, imgsz: int, device: str = "cpu") -> dict[str, float]:
-    """mAP50 and mAP50-95 of ``weights`` on the val images of ``data_yaml``."""
+def evaluate_detector(
+    weights: Path, data_yaml: Path, imgsz: int, device: str = "cpu", single_cls: bool = False
+) -> dict[str, float]:
+    """mAP50, mAP50-95, precision and recall of ``weights`` on the val images of ``data_yaml``;
+    ``single_cls``: every class counts as one (vehicle), as for a model and a set with different classes."""
     from ultralytics import YOLO
 
     metrics = YOLO(str(weights)).val(
-        data=str(data_yaml), imgsz=imgsz, batch=16, device=device, plots=False, workers=0, verbose=False
+        data=str(data_yaml),
+        imgsz=imgsz,
+        batch=16,
+        device=device,
+        plots=False,
+        workers=0,
+        verbose=False,
+        single_cls=single_cls,
     )
     return {
         "mAP50": round(float(metrics.box.map50), 4),
@@ -70,6 +81,36 @@ def evaluate_detector(weights: Path, data_yaml: Path, imgsz: int, device: str = 
         "precision": round(float(metrics.box.mp), 4),
         "recall": round(float(metrics.box.mr), 4),
     }
+
+
+def train_yolo(
+    data_yaml: Path, init: str | Path, workdir: Path, seed: int, device: str, **train_args: Any
+) -> tuple[Path, float]:
+    """Train an ultralytics YOLO from ``init`` (a model yaml: from scratch; weights: from them, the head
+    rebuilt when the class count differs) on ``data_yaml``; (best weights, seconds). ``train_args``:
+    ultralytics train arguments (epochs, time, imgsz, batch, lr0 ...)."""
+    from ultralytics import YOLO
+
+    started = time.perf_counter()
+    YOLO(str(init)).train(
+        data=str(data_yaml),
+        device=device,
+        workers=train_args.pop("workers", 0),  # 2 cores: data-loading workers only compete with training
+        plots=False,  # plotting fetches fonts from the internet
+        seed=seed,
+        project=str(workdir.resolve()),
+        name="run",
+        exist_ok=True,
+        verbose=False,
+        **train_args,
+    )
+    return workdir / "run" / "weights" / "best.pt", time.perf_counter() - started
+
+
+def software() -> dict[str, str]:
+    from ultralytics import __version__ as ultralytics_version
+
+    return {"ultralytics": ultralytics_version, "python": platform.python_version()}
 
 
 def train_detector(
@@ -90,29 +131,18 @@ def train_detector(
     ``time_hours`` (optional) bounds the run by wall time: ultralytics then fits the epoch count (and its
     learning-rate schedule) to that budget.
     """
-    from ultralytics import YOLO
-    from ultralytics import __version__ as ultralytics_version
-
     data_yaml = write_data_yaml(train_scenes, val_scenes, workdir / "data.yaml")
-    started = time.perf_counter()
-    model = YOLO(ARCHITECTURE)
-    model.train(
-        data=str(data_yaml),
+    best, train_seconds = train_yolo(
+        data_yaml,
+        ARCHITECTURE,
+        workdir,
+        seed,
+        device,
         epochs=epochs,
         time=time_hours,
         imgsz=imgsz,
         batch=batch,
-        device=device,
-        workers=0,  # the machines have 2 cores: data-loading workers only compete with the training itself
-        plots=False,  # plotting fetches fonts from the internet
-        seed=seed,
-        project=str(workdir.resolve()),
-        name="run",
-        exist_ok=True,
-        verbose=False,
     )
-    train_seconds = time.perf_counter() - started
-    best = workdir / "run" / "weights" / "best.pt"
     metrics = evaluate_detector(best, data_yaml, imgsz, device)
     out_weights.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out_weights)
@@ -128,6 +158,6 @@ def train_detector(
             "metrics_on_val_scenes": metrics,
             "train_seconds": round(train_seconds, 1),
             "device": device,
-            "software": {"ultralytics": ultralytics_version, "python": platform.python_version()},
+            "software": software(),
         },
     )

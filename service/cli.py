@@ -6,6 +6,7 @@ import typer
 
 from service.commands.associator import associator
 from service.commands.demo import demo
+from service.commands.detect import detect
 from service.commands.eval import app as eval_app
 from service.commands.export import app as export_app
 from service.commands.reid import app as reid_app
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(demo)
+app.command()(detect)
 app.command()(track)
 app.command()(run)
 app.command()(serve)

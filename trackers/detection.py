@@ -1,8 +1,11 @@
-"""Vehicle detection with ultralytics YOLO: any ultralytics detection weights (.pt, or an .onnx / .engine
-exported by ultralytics, which it runs through ONNX Runtime / TensorRT), on the CPU or a GPU.
+"""Vehicle detection with ultralytics YOLO: any weights ultralytics runs (``.pt``, ``.onnx``, ``.engine``,
+``.torchscript``, ``.tflite``, OpenVINO / NCNN export folders ...), on the CPU or a GPU.
 
-The default weights are trained in this repository on the synthetic town (``models/weights/``); users pass
-their own by path. Nothing is ever downloaded.
+The pipeline's detection stage over ``export.yolo.YoloRuntime``: vehicles are chosen by the model's own class
+*names* (``vehicle_classes``), so a COCO model works with no class ids typed and a one-class vehicle model
+passes through; each detection keeps its class name as the vehicle type (``Detections.labels``). The default
+weights are trained in this repository (``models/weights/``); users pass their own by path. Nothing is ever
+downloaded or installed at run time.
 """
 
 from __future__ import annotations
@@ -10,18 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from export.yolo import DetectorError, YoloRuntime
 from trackers.config import ComponentConfig
 from trackers.types import Detections, Frame
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUPPORTED_SUFFIXES = (".pt", ".onnx", ".engine")
-
-
-class DetectorError(ValueError):
-    """Weights or detector settings a user can fix."""
 
 
 class DetectorConfig(ComponentConfig):
@@ -30,14 +28,31 @@ class DetectorConfig(ComponentConfig):
     default_file: ClassVar[str] = "detector.yaml"
 
     weights: Path = Field(
-        description="Ultralytics detection weights: .pt, or an ultralytics .onnx/.engine export."
+        description="Ultralytics detection weights: a file (.pt, .onnx, .engine, .torchscript, .tflite ...) "
+        "or an export folder (*_openvino_model, *_ncnn_model ...)."
     )
     imgsz: int = Field(ge=32, le=4096, description="Inference image size (px, long side); a multiple of 32.")
     confidence: float = Field(ge=0, le=1, description="Detections below this confidence are dropped.")
     iou: float = Field(gt=0, le=1, description="IoU above which non-maximum suppression merges boxes.")
     max_detections: int = Field(ge=1, description="At most this many detections per frame.")
     device: Literal["auto", "cpu", "cuda"] = Field(description="auto = the first CUDA GPU if any, else CPU.")
-    classes: list[int] | None = Field(description="Keep only these class ids (None = all).")
+    vehicle_classes: list[str] = Field(
+        min_length=1,
+        description="Class names that are vehicles; the model's other classes are ignored. A model with a "
+        "single class is taken as a vehicle model whatever its class is called.",
+    )
+    merge_riders: bool = Field(
+        description="Grow a two-wheeler's box over the person riding it (models with a 'person' class, "
+        "e.g. COCO), as traffic annotations box them."
+    )
+
+    @field_validator("vehicle_classes")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        cleaned = [n.strip().lower() for n in names]
+        if any(not n for n in cleaned):
+            raise ValueError("vehicle_classes holds an empty name; list class names such as car, truck")
+        return cleaned
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
@@ -59,62 +74,27 @@ def _device(choice: str) -> str:
 
 
 class YoloDetector:
-    """``detect(frame) -> Detections``: boxes in the frame's pixels, confidence, class id."""
+    """``detect(frame) -> Detections``: boxes in the frame's pixels, confidence, class id, vehicle type."""
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        from ultralytics import YOLO  # heavy: imported only when a detector is built
-
-        weights = Path(cfg.weights)
-        if not weights.is_file():
-            raise DetectorError(
-                f"detector weights {weights} do not exist; train them with `crosscam train detector` or pass "
-                "the path of ultralytics detection weights"
-            )
-        if weights.suffix not in SUPPORTED_SUFFIXES:
-            raise DetectorError(
-                f"detector weights {weights} have suffix {weights.suffix!r}; expected one of {SUPPORTED_SUFFIXES}"
-            )
-        try:
-            self.model = YOLO(str(weights), task="detect")
-        except Exception as exc:  # ultralytics raises many kinds for a bad file; the user needs one message
-            raise DetectorError(
-                f"{weights} is not a readable ultralytics detection model ({type(exc).__name__}: {exc}); "
-                "pass weights saved by ultralytics (crosscam train detector, or model.export)"
-            ) from None
-        if getattr(self.model, "task", "detect") != "detect":
-            raise DetectorError(f"{weights} is a {self.model.task} model; a detection model is needed")
         self.cfg = cfg
         self.device = _device(cfg.device)
-        self.names: dict[int, str] = dict(self.model.names)
+        self.runtime = YoloRuntime(cfg.weights, self.device, cfg.vehicle_classes, cfg.merge_riders, cfg.imgsz)
+        self.names = self.runtime.names
 
     def detect(self, frame: Frame) -> Detections:
         return self.detect_batch([frame])[0]
 
     def detect_batch(self, frames: list[Frame]) -> list[Detections]:
         """One Detections per frame, in order. Frames may come from different cameras."""
-        if not frames:
-            return []
         cfg = self.cfg
-        results = self.model.predict(
-            [f.image for f in frames],
-            imgsz=cfg.imgsz,
-            conf=cfg.confidence,
-            iou=cfg.iou,
-            max_det=cfg.max_detections,
-            classes=cfg.classes,
-            device=self.device,
-            verbose=False,
+        found = self.runtime.predict(
+            [f.image for f in frames], cfg.imgsz, cfg.confidence, cfg.iou, cfg.max_detections
         )
-        out = []
-        for frame, result in zip(frames, results, strict=True):
-            boxes = result.boxes
-            out.append(
-                Detections(
-                    camera_id=frame.camera_id,
-                    frame_index=frame.frame_index,
-                    xyxy=boxes.xyxy.cpu().numpy().astype(np.float32),
-                    confidence=boxes.conf.cpu().numpy().astype(np.float32),
-                    class_id=boxes.cls.cpu().numpy().astype(np.int64),
-                )
-            )
-        return out
+        return [
+            Detections(f.camera_id, f.frame_index, b.xyxy, b.confidence, b.class_id, labels=b.labels)
+            for f, b in zip(frames, found, strict=True)
+        ]
+
+
+__all__ = ["DetectorConfig", "DetectorError", "YoloDetector"]

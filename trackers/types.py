@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DEFAULT_LABEL = "vehicle"  # the type of a detection whose source names none (e.g. ground-truth boxes)
+
 
 def _column(name: str, values: np.ndarray, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
     array = np.ascontiguousarray(values, dtype=dtype)
@@ -47,7 +49,9 @@ class Frame:
 @dataclass(frozen=True)
 class Detections:
     """N detections in one frame. xyxy: (N, 4) float32 px; confidence: (N,) float32 in [0, 1];
-    class_id: (N,) int64; embeddings: (N, D) float32 L2-normalised, or None before the appearance stage."""
+    class_id: (N,) int64, the detector's own class; embeddings: (N, D) float32 L2-normalised, or None before
+    the appearance stage; labels: (N,) str, the vehicle type as the detector names it ("car", "truck" ...),
+    ``DEFAULT_LABEL`` when the source gives none."""
 
     camera_id: str
     frame_index: int
@@ -55,12 +59,15 @@ class Detections:
     confidence: np.ndarray
     class_id: np.ndarray
     embeddings: np.ndarray | None = None
+    labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(np.asarray(self.confidence).reshape(-1))
         object.__setattr__(self, "xyxy", _column("xyxy", self.xyxy, np.float32, (n, 4)))
         object.__setattr__(self, "confidence", _column("confidence", self.confidence, np.float32, (n,)))
         object.__setattr__(self, "class_id", _column("class_id", self.class_id, np.int64, (n,)))
+        labels = np.full(n, DEFAULT_LABEL) if self.labels is None else np.asarray(self.labels, dtype=str)
+        object.__setattr__(self, "labels", _column("labels", labels, str, (n,)))
         if self.embeddings is not None:
             emb = np.ascontiguousarray(self.embeddings, dtype=np.float32)
             if emb.ndim != 2 or emb.shape[0] != n:
@@ -78,13 +85,25 @@ class Detections:
 
     def with_embeddings(self, embeddings: np.ndarray) -> Detections:
         return Detections(
-            self.camera_id, self.frame_index, self.xyxy, self.confidence, self.class_id, embeddings
+            self.camera_id,
+            self.frame_index,
+            self.xyxy,
+            self.confidence,
+            self.class_id,
+            embeddings,
+            self.labels,
         )
 
     def subset(self, keep: np.ndarray) -> Detections:
         emb = None if self.embeddings is None else self.embeddings[keep]
         return Detections(
-            self.camera_id, self.frame_index, self.xyxy[keep], self.confidence[keep], self.class_id[keep], emb
+            self.camera_id,
+            self.frame_index,
+            self.xyxy[keep],
+            self.confidence[keep],
+            self.class_id[keep],
+            emb,
+            self.labels[keep],
         )
 
 

@@ -8,12 +8,12 @@ applies ``configs/smoke.yaml`` on top, so every stage runs in seconds in tests.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import ClassVar, Literal, Self
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from export.config import ComponentConfig, ConfigError, deep_merge, parse_overrides, read_yaml_mapping
+from export.config import ComponentConfig, ConfigError, load_layered
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 SMOKE_FILE = CONFIG_DIR / "smoke.yaml"
@@ -166,19 +166,7 @@ def load_reid_config(
 ) -> ReidConfig:
     """The config at ``path`` (default: the shipped reid.yaml), then ``smoke.yaml`` if asked, then
     ``overrides`` (``dotted.key=value``). Raises ConfigError naming the file and the bad key."""
-    source = Path(path) if path is not None else ReidConfig.default_path()
-    data: dict[str, Any] = read_yaml_mapping(source)
-    if smoke:
-        data = deep_merge(data, read_yaml_mapping(SMOKE_FILE))
-    data = deep_merge(data, parse_overrides(overrides or []))
-    try:
-        return ReidConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"key {key!r}: {err['msg']}")
-        raise ConfigError(f"{source}: {'; '.join(problems)}") from None
+    return load_layered(ReidConfig, path, (SMOKE_FILE,) if smoke else (), overrides)
 
 
 __all__ = ["ConfigError", "ReidConfig", "load_reid_config"]

@@ -69,7 +69,9 @@ def check_pixels(data: bytes, max_pixels: int) -> tuple[int, int]:
                 width, height = image.size
         except Image.DecompressionBombError:
             raise _too_many_pixels("larger than Pillow will open", max_pixels) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        # ImportError: once ultralytics is loaded (a camera's detector in this process), its patch of
+        # Image.open answers an unidentified file by importing a HEIF plugin that is not installed.
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, ImportError):
             raise UploadError(
                 422, "the image header cannot be read (a corrupt file?); send a valid image"
             ) from None

@@ -213,3 +213,13 @@ def test_best_per_identity_scores_an_identity_by_its_best_tracklet() -> None:
     assert best_per_identity(ids, scores, k=2) == [(7, 0.95), (3, 0.9)]
     assert best_per_identity(np.array([2, 1]), np.array([0.5, 0.5]), k=5) == [(1, 0.5), (2, 0.5)]
     assert best_per_identity(np.zeros(0, dtype=np.int64), np.zeros(0), k=3) == []
+
+
+def test_a_corrupt_upload_is_a_422_also_once_ultralytics_has_patched_pillow() -> None:
+    """A camera's detector in the same process loads ultralytics, which patches PIL.Image.open to import a
+    HEIF plugin for a file Pillow cannot identify; without that plugin the upload must still be a 422."""
+    import ultralytics.utils.patches  # noqa: F401  (applies the patch)
+
+    with pytest.raises(UploadError) as header:
+        decode_upload(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 20), max_bytes=1000, max_pixels=10**6)
+    assert header.value.status_code == 422 and "cannot be read" in str(header.value)
