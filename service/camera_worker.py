@@ -31,8 +31,15 @@ from dataclasses import dataclass, field, replace
 
 import redis
 
-from service.ingest import Source, SourceConfig, SourceError, open_source, redact_text, redact_url
-from service.live.camera import camera_status, encode_jpeg, ground_plane
+from service.ingest import Source, SourceError, open_source, redact_text, redact_url
+from service.live.camera import (
+    ProcessingMeter,
+    camera_source_config,
+    camera_status,
+    encode_jpeg,
+    ground_plane,
+)
+from service.settings import ServiceSettings
 from service.store import (
     CameraRecord,
     CameraStatus,
@@ -107,8 +114,9 @@ class _GlobalIds:
 class CameraWorkerLoop:
     """Runs one camera until its source ends or ``stop`` is set; see the module docstring.
 
-    realtime: pace a video file at its frame rate (ignored for RTSP). live_view_fps (Hz) and
-    status_interval_s (s): how often the live view and the status are published.
+    realtime: pace a video file at its frame rate (ignored for RTSP). settings: how often the live view
+    and the status are published (``live_view_fps``, ``status_interval_s``), and the processing rate and
+    RTSP transport of a camera that sets none.
     """
 
     def __init__(
@@ -118,9 +126,8 @@ class CameraWorkerLoop:
         publisher: TrackletPublisher,
         store: StateStore,
         *,
+        settings: ServiceSettings,
         realtime: bool = True,
-        live_view_fps: float = 2.0,
-        status_interval_s: float = 1.0,
         tracklet_config: TrackletConfig | None = None,
     ) -> None:
         self.camera = camera
@@ -128,12 +135,14 @@ class CameraWorkerLoop:
         self.publisher = publisher
         self.store = store
         self.realtime = realtime
-        self.live_view_period_s = 1.0 / live_view_fps
-        self.status_interval_s = status_interval_s
+        self.settings = settings
+        self.live_view_period_s = 1.0 / settings.live_view_fps
+        self.status_interval_s = settings.status_interval_s
         self.tracklet_config = tracklet_config or TrackletConfig.from_yaml()
         self.ground = ground_plane(camera)
         self.offset = track_id_offset(publisher.run)
         self.report = WorkerReport(camera.camera_id, publisher.run)
+        self.processed = ProcessingMeter()
         self._global_ids = _GlobalIds(store, camera.camera_id)
         self._status_lock = threading.Lock()
         self._finished = False
@@ -142,10 +151,8 @@ class CameraWorkerLoop:
     def run(self, stop: threading.Event) -> WorkerReport:
         camera_id, url = self.camera.camera_id, self.camera.url
         try:
-            config = SourceConfig(camera_id=camera_id, url=url)
+            config = camera_source_config(self.camera, self.settings, realtime=self.realtime)
             self.is_live = config.is_live
-            if self.realtime and not config.is_live:
-                config = SourceConfig(camera_id=camera_id, url=url, realtime=True)
             source = open_source(config)
         except (SourceError, ValueError) as exc:  # ValueError: a URL the config rejects
             return self._finish(None, "failed", redact_text(str(exc), url))
@@ -169,8 +176,11 @@ class CameraWorkerLoop:
         builder: TrackletBuilder | None = None
         next_live, unshown = 0.0, None  # unshown: the latest (frame, tracks) not in the live view yet
         clock: float | None = None  # what turns the reader's time into the published time (s)
+        started = time.time()  # a paced source's time 0 (its frames' capture = started + timestamp)
+        paced = self.is_live or self.realtime
         try:
             for frame, detections, tracks in self.pipeline.run(source.frames()):
+                self.processed.record(started + frame.timestamp if paced else None)
                 if clock is None:
                     clock = time.time() - frame.timestamp if self.is_live else 0.0
                 if clock:
@@ -258,10 +268,11 @@ class CameraWorkerLoop:
     def _status(self, source: Source | None, state: str | None, error: str | None) -> CameraStatus:
         """The reader's health (None: the source never opened) and the pipeline's progress; ``state`` and
         ``error`` override the reader's."""
-        frames, stage_ms = self.report.frames, self.pipeline.times.mean_ms()
+        stage_ms = self.pipeline.times.mean_ms()
         if source is None:
             return CameraStatus(
                 camera_id=self.camera.camera_id, state=state or "connecting", url=redact_url(self.camera.url),
-                frames_processed=frames, last_error=error, stage_ms=stage_ms, updated_wall=time.time(),
+                frames_processed=self.processed.frames, last_error=error, stage_ms=stage_ms,
+                updated_wall=time.time(),
             )  # fmt: skip
-        return camera_status(source.status(), frames, stage_ms, ended_state=state, error=error)
+        return camera_status(source.status(), self.processed, stage_ms, ended_state=state, error=error)

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.ingest import redact_url
+from service.ingest.config import DEFAULT_PROCESS_FPS, MAX_PROCESS_FPS, Transport
 
 
 class ApiKey:
@@ -105,6 +106,18 @@ class ServiceSettings(BaseSettings):
         gt=0,
         le=30,
         description="How often each camera publishes its latest annotated frame (Hz).",
+    )
+    process_fps: float = Field(
+        default=DEFAULT_PROCESS_FPS,
+        gt=0,
+        le=MAX_PROCESS_FPS,
+        description="Frames per second each camera processes unless it sets its own (decimated at the source, "
+        "evenly spaced; the tracker counts processed frames). The pipeline is tuned for 10.",
+    )
+    rtsp_transport: Transport = Field(
+        default="auto",
+        description="RTSP transport of cameras that set none: tcp, udp, or auto (try TCP, then UDP, keep what "
+        "delivers frames).",
     )
     status_interval_s: float = Field(
         default=1.0, gt=0, description="How often each camera worker publishes its status (s)."

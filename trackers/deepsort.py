@@ -9,6 +9,7 @@ travels through deep-sort-realtime as the detection's ``others`` payload and com
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +22,9 @@ from trackers.config import ComponentConfig
 from trackers.types import Detections, Frame, Tracks
 
 NO_DETECTION = -1
+# Recent frame intervals whose median is the processing period: enough to ride out a few dropped frames,
+# few enough to follow a camera whose processing rate changes within seconds.
+PERIOD_WINDOW = 15
 
 
 class DeepSortConfig(ComponentConfig):
@@ -32,8 +36,10 @@ class DeepSortConfig(ComponentConfig):
     max_iou_distance: float = Field(
         gt=0, le=1, description="IoU stage gate: pairs with 1 - IoU above this are never matched (0..1)."
     )
-    max_age: int = Field(ge=1, description="Frames a confirmed track survives without a detection.")
-    n_init: int = Field(ge=1, description="Consecutive detections (frames) before a track is confirmed.")
+    max_age: int = Field(ge=1, description="Processed frames a confirmed track survives without a detection.")
+    n_init: int = Field(
+        ge=1, description="Consecutive detections (processed frames) before a track is confirmed."
+    )
     nms_max_overlap: float = Field(
         gt=0,
         le=1,
@@ -117,9 +123,15 @@ FIXED_ARGUMENTS: dict[str, Any] = {
 class DeepSortTracker:
     """One camera's DeepSORT tracker; ids are ints from 1, allocated per instance as tracks are confirmed.
 
-    ``update`` must see the frames of one camera in increasing ``frame_index`` order; a gap of k missing
-    frames (dropped by the reader) is replayed as k frames without detections, so the Kalman filter
-    predicts across it and track ages stay in frames.
+    The tracker lives in the timeline of the frames it is given, whatever the source's frame rate: one
+    step per processing period, the period being the median ``frame_index`` interval between the recent
+    frames it was given (frame indices count the source's frames). A camera decimated from 25 to 5 frames/s steps
+    once per processed frame, so ``max_age``, ``n_init`` and ``max_predicted_frames`` count processed frames.
+    A longer gap (frames dropped because the pipeline fell behind) advances the Kalman filter by the periods
+    missed, motion only: a gap is no miss, so a tentative track is not deleted for frames it was never shown,
+    and track ages count the frames processed.
+
+    ``update`` must see the frames of one camera in increasing ``frame_index`` order.
     """
 
     def __init__(self, config: DeepSortConfig | None = None, camera_id: str | None = None) -> None:
@@ -135,6 +147,7 @@ class DeepSortTracker:
         self._next_id = 1
         self._camera_id = self._fixed_camera_id
         self._last_frame_index: int | None = None
+        self._intervals: deque[int] = deque(maxlen=PERIOD_WINDOW)
         self._dim: int | None = None
 
     @property
@@ -146,7 +159,7 @@ class DeepSortTracker:
         """Advance one frame. detections: N boxes (xyxy px) with embeddings (N, D); frame: optional, only
         checked to belong to the same camera and frame. Returns the M confirmed tracks to report."""
         self._check(detections, frame)
-        self._replay_gap(detections.frame_index)
+        self._predict_across_gap(detections.frame_index)
         keep = self._trackable(detections)
         xyxy = detections.xyxy[keep].astype(np.float64)
         ltwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
@@ -198,13 +211,25 @@ class DeepSortTracker:
                 "stream restarts)"
             )
 
-    def _replay_gap(self, frame_index: int) -> None:
+    def _processing_steps(self, frame_index: int) -> int:
+        """Processing periods since the previous frame: at least 1."""
         if self._last_frame_index is None:
-            return
-        # Beyond max_age + 1 empty frames every track is gone anyway.
-        missing = min(frame_index - self._last_frame_index - 1, self.config.max_age + 1)
-        for _ in range(missing):
-            self._step([], [], [])
+            return 1
+        interval = frame_index - self._last_frame_index
+        self._intervals.append(interval)
+        period = float(np.median(self._intervals))
+        return max(1, round(interval / period)) if period > 0 else 1
+
+    def _predict_across_gap(self, frame_index: int) -> None:
+        """Move every track's Kalman state over the processing periods missed before this frame. Motion only:
+        deep-sort-realtime's own predict would also age the tracks, and a track aged past one frame is
+        barred from IoU matching, so a tentative track would die for a frame it was never shown."""
+        # Beyond max_age + 1 periods every track is gone anyway.
+        missed = min(self._processing_steps(frame_index) - 1, self.config.max_age + 1)
+        tracker = self._deepsort.tracker
+        for _ in range(missed):
+            for track in tracker.tracks:
+                track.mean, track.covariance = tracker.kf.predict(track.mean, track.covariance)
 
     def _step(self, raw: list, embeds: list, rows: list[int]) -> list[Track]:
         """One deep-sort-realtime update; forgets the public ids of the tracks it deleted."""

@@ -42,7 +42,22 @@ class StoreCollector(Collector):
         yield up
 
         labels = ["camera"]
-        fps = GaugeMetricFamily("crosscam_camera_fps", "Frames received per second, recently.", labels=labels)
+        received = GaugeMetricFamily(
+            "crosscam_camera_received_fps", "Frames decoded per second, recently.", labels=labels
+        )
+        processed = GaugeMetricFamily(
+            "crosscam_camera_processed_fps",
+            "Frames through the pipeline per second, recently.",
+            labels=labels,
+        )
+        lag = GaugeMetricFamily(
+            "crosscam_camera_lag_seconds", "Seconds from capture to processed, latest frame.", labels=labels
+        )
+        skipped = CounterMetricFamily(
+            "crosscam_camera_frames_skipped",
+            "Frames left out by the camera's processing rate.",
+            labels=labels,
+        )
         dropped = CounterMetricFamily(
             "crosscam_camera_frames_dropped",
             "Frames dropped because the pipeline fell behind.",
@@ -61,13 +76,17 @@ class StoreCollector(Collector):
         )
         for status in statuses:
             camera = [status.camera_id]
-            fps.add_metric(camera, status.fps)
+            received.add_metric(camera, status.received_fps)
+            processed.add_metric(camera, status.processed_fps)
+            if status.lag_s is not None:
+                lag.add_metric(camera, status.lag_s)
+            skipped.add_metric(camera, status.frames_skipped)
             dropped.add_metric(camera, status.frames_dropped)
             queue.add_metric(camera, status.queue_depth)
             reconnects.add_metric(camera, status.reconnects)
             for name, ms in sorted(status.stage_ms.items()):
                 stage.add_metric([status.camera_id, name], ms)
-        yield from (fps, dropped, queue, reconnects, stage)
+        yield from (received, processed, lag, skipped, dropped, queue, reconnects, stage)
 
         gallery = GaugeMetricFamily("crosscam_gallery_size", "Global vehicle identities recorded.")
         gallery.add_metric([], counts.identities)

@@ -21,6 +21,7 @@ from service.commands.options import (
     ReidWeightsOption,
     TrackerConfigOption,
 )
+from service.ingest.config import DEFAULT_PROCESS_FPS
 
 
 def track(
@@ -41,6 +42,18 @@ def track(
     ] = None,
     embedder: EmbedderOption = "colourhog",
     reid_weights: ReidWeightsOption = None,
+    process_fps: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            max=120,
+            help="Frames per second of each camera to process (decimated at the source); "
+            "default 10, the rate the tracker is tuned for; --all-frames processes every frame.",
+        ),
+    ] = DEFAULT_PROCESS_FPS,
+    all_frames: Annotated[
+        bool, typer.Option(help="Process every frame, whatever the source's rate.")
+    ] = False,
     include_predicted: Annotated[
         bool, typer.Option(help="Also write tracks that were only predicted (no detection) in a frame.")
     ] = False,
@@ -64,7 +77,9 @@ def track(
         # Everything that can be checked before starting is checked now, in one line each: source URLs and
         # files, then the configs and weights (a wrong path should not cost seconds of model loading first).
         sources = {
-            cam: open_source(SourceConfig(camera_id=cam, url=url))
+            cam: open_source(
+                SourceConfig(camera_id=cam, url=url, process_fps=None if all_frames else process_fps)
+            )
             for cam, url in zip(ids, video, strict=True)
         }
         det_cfg = DetectorConfig.from_yaml(detector_config, **({"weights": weights} if weights else {}))

@@ -113,9 +113,8 @@ def worker(
             pipeline,
             TrackletPublisher(client, settings.redis_prefix, run),
             store,
+            settings=settings,
             realtime=realtime,
-            live_view_fps=settings.live_view_fps,
-            status_interval_s=settings.status_interval_s,
             tracklet_config=TrackletConfig.from_yaml(tracklet_config),
         )
     stop = threading.Event()

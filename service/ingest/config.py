@@ -19,6 +19,12 @@ SUPPORTED_SCHEMES = (FILE_SCHEME, RTSP_SCHEME)
 SUPPORTED_FORMS = "a file path, file:///path/to/video.mp4, or rtsp://[user:pass@]host[:port]/path"
 REDACTED = "***"
 MAX_PORT = 65535
+MAX_PROCESS_FPS = 120.0
+# The processing rate a camera gets unless it asks for another: the rate the tracker's config is tuned for
+# (trackers/configs/deepsort.yaml), and one a 2-core machine can keep for a few cameras.
+DEFAULT_PROCESS_FPS = 10.0
+Transport = Literal["tcp", "udp", "auto"]
+TRANSPORTS: tuple[str, ...] = ("tcp", "udp", "auto")
 
 # Back-off between reconnect attempts, seconds: quick first retries for a brief network blip, then capped at
 # the last value so a camera that is down for hours costs one attempt every few seconds.
@@ -114,10 +120,18 @@ class SourceConfig(BaseModel):
         min_length=1,
         description=f"Where frames come from: {SUPPORTED_FORMS}. A password in the URL is never printed.",
     )
-    transport: Literal["tcp", "udp"] = Field(
-        default="tcp",
-        description="RTSP only: carry RTP over the RTSP TCP connection (robust through NAT and firewalls, "
-        "no packet loss) or over UDP (lower latency on a clean LAN).",
+    transport: Transport = Field(
+        default="auto",
+        description="RTSP only: carry RTP over the RTSP TCP connection (tcp: robust through NAT and firewalls, "
+        "no packet loss), over UDP (udp: lower latency on a clean LAN), or auto: try TCP, then UDP, and keep "
+        "the one that delivers frames.",
+    )
+    process_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_PROCESS_FPS,
+        description="Frames per second of the stream to process (decimated at the source, evenly spaced); "
+        "None = every frame. A 25 fps camera processed at 10 fps keeps 10 of its 25 frames each second.",
     )
     connect_timeout_s: float = Field(
         default=DEFAULT_CONNECT_TIMEOUT_S,
@@ -147,7 +161,8 @@ class SourceConfig(BaseModel):
     )
     realtime: bool = Field(
         default=False,
-        description="Files only: deliver frames no faster than the file's frame rate (as a camera would).",
+        description="Files only: deliver frames at the file's frame rate (as a camera would); a frame already "
+        "late when the consumer asks for it is dropped (and counted), so the replay never falls behind.",
     )
 
     @field_validator("reconnect_backoff_s")

@@ -14,7 +14,7 @@ import av.error
 
 from service.ingest.config import SourceConfig
 from service.ingest.rtsp import RtspReader
-from service.ingest.source import FpsMeter, ReaderState, ReaderStatus, SourceError
+from service.ingest.source import FpsMeter, FrameRate, ReaderState, ReaderStatus, SourceError
 from trackers.types import Frame
 
 # Used for timestamps only when a file declares no frame rate and its frames carry no pts.
@@ -105,7 +105,13 @@ def probe_video(path: Path) -> VideoInfo:
 
 class FileReader:
     """Frames of a video file: timestamps in seconds from the file's pts (frame 1 at 0.0), optionally paced
-    to real time and looped. The file is probed at construction, so a bad file fails there."""
+    to real time and looped, decimated to ``process_fps``. The file is probed at construction, so a bad file
+    fails there.
+
+    Frame indices count the file's frames (1-based, on across loop passes): skipped and dropped frames
+    leave gaps. Paced (``realtime``), a frame that is already late by more than one processing period when
+    the consumer asks for it is dropped and counted: a slow consumer sees the replay's newest frames, never
+    falls behind it."""
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -115,19 +121,24 @@ class FileReader:
         self._fps = FpsMeter()
         self._lock = threading.Lock()
         self._state: ReaderState = "streaming"
+        self._rate = FrameRate(config.process_fps)
         self._frames_received = 0
+        self._frames_skipped = 0
+        self._frames_dropped = 0
         self._last_frame_time: float | None = None
 
     def frames(self) -> Iterator[Frame]:
         """Frames in file order; with ``loop`` the file restarts at its end and indices and timestamps keep
         increasing. Ends at the end of the file (without loop) or when ``close()`` is called."""
         period = 1.0 / self.info.fps
+        # Paced: how late a frame may be before it is dropped (one processing period, at least one frame).
+        late_s = max(period, 1.0 / self.config.process_fps if self.config.process_fps else 0.0)
         start = time.monotonic()
         offset = 0.0  # seconds that earlier loop passes took
         previous: float | None = None
         try:
             while not self._closed.is_set():
-                delivered_this_pass = 0
+                decoded_this_pass = 0
                 with _open_container(self.path) as container:
                     first_time: float | None = None
                     for frame, position in _decode(container, self.path):
@@ -138,26 +149,40 @@ class FileReader:
                         # pts can repeat or step back in damaged files; timestamps must still increase.
                         if previous is not None and timestamp <= previous:
                             timestamp = previous + period
-                        if self.config.realtime and self._closed.wait(start + timestamp - time.monotonic()):
-                            return
+                        previous = timestamp
+                        decoded_this_pass += 1
+                        index = self._count_received()
+                        if not self._rate.admit(timestamp):
+                            self._count("_frames_skipped")
+                            continue
+                        if self.config.realtime:
+                            wait_s = start + timestamp - time.monotonic()
+                            if wait_s < -late_s:
+                                self._count("_frames_dropped")
+                                continue
+                            if self._closed.wait(max(wait_s, 0.0)):
+                                return
                         if self._closed.is_set():
                             return
-                        previous = timestamp
-                        delivered_this_pass += 1
-                        yield self._deliver(frame, timestamp)
-                if not self.config.loop or delivered_this_pass == 0:
+                        yield Frame(self.config.camera_id, index, timestamp, frame.to_ndarray(format="bgr24"))
+                if not self.config.loop or decoded_this_pass == 0:
                     return
                 offset = previous + period if previous is not None else offset
         finally:
             self.close()
 
-    def _deliver(self, frame: av.VideoFrame, timestamp: float) -> Frame:
+    def _count_received(self) -> int:
+        """Count a decoded frame; its 1-based index in the file (on across loop passes)."""
         with self._lock:
             self._frames_received += 1
             self._last_frame_time = time.time()
             index = self._frames_received
         self._fps.tick()
-        return Frame(self.config.camera_id, index, timestamp, frame.to_ndarray(format="bgr24"))
+        return index
+
+    def _count(self, counter: str) -> None:
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + 1)
 
     def status(self) -> ReaderStatus:
         with self._lock:
@@ -166,12 +191,14 @@ class FileReader:
                 url=self.config.redacted_url,
                 state=self._state,
                 frames_received=self._frames_received,
-                frames_dropped=0,
+                frames_skipped=self._frames_skipped,
+                frames_dropped=self._frames_dropped,
                 reconnects=0,
-                fps=self._fps.rate(),
+                received_fps=self._fps.rate(),
                 last_frame_time=self._last_frame_time,
                 last_error=None,
                 queued=0,
+                process_fps=self.config.process_fps,
             )
 
     def close(self) -> None:

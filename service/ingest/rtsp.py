@@ -19,7 +19,7 @@ import av
 import av.error
 
 from service.ingest.config import SourceConfig, redact_text
-from service.ingest.source import FpsMeter, ReaderState, ReaderStatus
+from service.ingest.source import FpsMeter, FrameRate, ReaderState, ReaderStatus
 from trackers.types import Frame
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,17 @@ class _StreamError(Exception):
     """Ends one connection with a reason worded for an operator."""
 
 
-def _describe(exc: BaseException, phase: str, config: SourceConfig) -> str:
-    """An operator-facing reason for ``exc``, raised while ``phase`` ("connecting" or "reading")."""
+def refused_transport(exc: BaseException) -> bool:
+    """Whether ``exc`` is a server refusing the RTP transport asked for (not the stream itself)."""
+    # rtsp-server-perl answers a TCP SETUP with 400; GStreamer's server a refused UDP one with EPROTONOSUPPORT.
+    return (
+        isinstance(exc, av.error.HTTPBadRequestError) or getattr(exc, "errno", None) == errno.EPROTONOSUPPORT
+    )
+
+
+def _describe(exc: BaseException, phase: str, config: SourceConfig, transport: str) -> str:
+    """An operator-facing reason for ``exc``, raised while ``phase`` ("connecting" or "reading") over
+    ``transport``."""
     if isinstance(exc, _StreamError):
         return str(exc)
     if isinstance(exc, av.error.ExitError):  # PyAV's connect timeout interrupted FFmpeg
@@ -86,10 +95,16 @@ def _describe(exc: BaseException, phase: str, config: SourceConfig) -> str:
         return (
             "404 Not Found: the server has no stream at this path (check the path; is the publisher running?)"
         )
-    # rtsp-server-perl answers a TCP SETUP with 400; GStreamer's server a refused UDP one with EPROTONOSUPPORT.
-    if isinstance(exc, av.error.HTTPBadRequestError) or getattr(exc, "errno", None) == errno.EPROTONOSUPPORT:
-        other = "udp" if config.transport == "tcp" else "tcp"
-        return f"the server refused transport={config.transport} ({exc.__class__.__name__}); try transport={other}"
+    if refused_transport(exc):
+        if config.transport == "auto":
+            return (
+                f"the server refused transport={transport} ({exc.__class__.__name__}); trying the other one"
+            )
+        other = "udp" if transport == "tcp" else "tcp"
+        return (
+            f"the server refused transport={transport} ({exc.__class__.__name__}); set the camera's transport "
+            f"to {other} or auto"
+        )
     if isinstance(exc, av.error.InvalidDataError) and phase == "connecting":
         return "the answer is not a playable RTSP stream (is this the camera's RTSP port and stream path?)"
     if isinstance(exc, av.error.EOFError):
@@ -99,9 +114,11 @@ def _describe(exc: BaseException, phase: str, config: SourceConfig) -> str:
 
 
 class RtspReader:
-    """Frames of one RTSP camera. frame_index counts every decoded frame from 1 and never resets (dropped
-    frames leave gaps); timestamps are seconds since ``start()`` on the monotonic wall clock, so a camera
-    that restarts its own clock does not make time go backwards."""
+    """Frames of one RTSP camera. frame_index counts every decoded frame from 1 and never resets (skipped
+    and dropped frames leave gaps); timestamps are seconds since ``start()`` on the monotonic wall clock, so
+    a camera that restarts its own clock does not make time go backwards. Frames beyond ``process_fps`` are
+    skipped before they are converted. With transport "auto" a connection that delivers nothing is retried
+    over the other transport, and the one that delivers frames is kept."""
 
     def __init__(self, config: SourceConfig) -> None:
         if not config.is_live:
@@ -111,12 +128,15 @@ class RtspReader:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._fps = FpsMeter()
+        self._rate = FrameRate(config.process_fps)
+        self._transport = "tcp" if config.transport == "auto" else config.transport
         self._thread: threading.Thread | None = None
         self._phase: Literal["connecting", "reading"] = "connecting"  # what a failure interrupted
         self._last_decoded = 0.0  # time.monotonic() of the newest decoded frame, for the stall watchdog
         self._t0 = 0.0  # time.monotonic() at start()
         self._state: ReaderState = "connecting"
         self._frames_received = 0
+        self._frames_skipped = 0
         self._reconnects = 0
         self._last_timestamp = -MIN_TIMESTAMP_STEP_S
         self._last_frame_time: float | None = None
@@ -152,12 +172,14 @@ class RtspReader:
                 url=self.config.redacted_url,
                 state=self._state,
                 frames_received=self._frames_received,
+                frames_skipped=self._frames_skipped,
                 frames_dropped=self._queue.dropped,
                 reconnects=self._reconnects,
-                fps=self._fps.rate(),
+                received_fps=self._fps.rate(),
                 last_frame_time=self._last_frame_time,
                 last_error=self._last_error,
                 queued=len(self._queue),
+                process_fps=self.config.process_fps,
             )
 
     def close(self) -> None:
@@ -188,11 +210,13 @@ class RtspReader:
                 self._stream_once()
                 reason = "the stream ended (the camera or publisher closed it)"
             except Exception as exc:  # any failure means reconnect; the consumer must never see it
-                reason = _describe(exc, self._phase, self.config)
+                reason = _describe(exc, self._phase, self.config, self._transport)
             if self._stop.is_set():
                 break
             if self._frames_received > received_before:
                 failures = 0
+            elif self.config.transport == "auto":  # nothing came over this transport: try the other next
+                self._transport = "udp" if self._transport == "tcp" else "tcp"
             backoff = self.config.reconnect_backoff_s
             delay = backoff[min(failures, len(backoff) - 1)]
             failures += 1
@@ -211,7 +235,7 @@ class RtspReader:
     def _stream_once(self) -> None:
         """One connection: open, decode and queue frames until the stream ends, fails, stalls or we stop."""
         options = {
-            "rtsp_transport": self.config.transport,
+            "rtsp_transport": self._transport,
             "allowed_media_types": "video",  # do not set up (and wait for) audio we would discard
         }
         # FFmpeg's blocking reads give up after READ_POLL_S (PyAV interrupts them), so the thread sees close()
@@ -256,7 +280,6 @@ class RtspReader:
             raise _StreamError(f"{what} for {self.config.read_timeout_s:g} s (stream stalled)")
 
     def _deliver(self, frame: av.VideoFrame) -> None:
-        image = frame.to_ndarray(format="bgr24")
         with self._lock:
             self._frames_received += 1
             index = self._frames_received
@@ -266,6 +289,11 @@ class RtspReader:
             if self._state != "closed":
                 if self._state != "streaming":
                     log.info("camera %s: streaming from %s", self.config.camera_id, self.config.redacted_url)
+                    self._last_error = None  # recovered: the error was about the outage that just ended
                 self._state = "streaming"
         self._fps.tick()
-        self._queue.put(Frame(self.config.camera_id, index, timestamp, image))
+        if not self._rate.admit(timestamp):
+            with self._lock:
+                self._frames_skipped += 1
+            return
+        self._queue.put(Frame(self.config.camera_id, index, timestamp, frame.to_ndarray(format="bgr24")))

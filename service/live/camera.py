@@ -19,9 +19,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from service.ingest import ReaderStatus, Source, redact_text
+from service.ingest import FpsMeter, ReaderStatus, Source, SourceConfig, redact_text
 from service.live.messages import CameraEnded, CameraStarted, FrameResult
 from service.scene_run import describe_error
+from service.settings import ServiceSettings
 from service.store import CameraRecord, CameraStatus
 from service.track_ids import renumbered
 from trackers.calibration import GroundPlane
@@ -51,24 +52,67 @@ def ground_plane(camera: CameraRecord) -> GroundPlane | None:
     return GroundPlane.from_mapping(camera.calibration, f"camera {camera.camera_id!r}")
 
 
+def camera_source_config(
+    camera: CameraRecord, settings: ServiceSettings, realtime: bool, loop: bool = False
+) -> SourceConfig:
+    """The source of a stored camera: its own transport and processing rate, else the service's; a file is
+    replayed ``realtime`` (and ``loop``-ed) as asked, a live stream is real time anyway. Raises pydantic's
+    ValidationError for an unusable URL."""
+    options = {
+        "camera_id": camera.camera_id,
+        "url": camera.url,
+        "transport": camera.transport or settings.rtsp_transport,
+        "process_fps": camera.process_fps or settings.process_fps,
+    }
+    if SourceConfig(**options).is_live:
+        return SourceConfig(**options)
+    return SourceConfig(**options, realtime=realtime, loop=loop)
+
+
+class ProcessingMeter:
+    """A camera's frames through its pipeline: how many, how fast lately, and how late the latest was
+    (seconds from its capture to the end of its processing). Thread-safe enough for one writer."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.lag_s: float | None = None
+        self._fps = FpsMeter()
+
+    def record(self, capture_wall: float | None) -> None:
+        """One frame processed; ``capture_wall``: when it was captured (Unix s), None when unknown."""
+        self.frames += 1
+        self._fps.tick()
+        if capture_wall is not None:
+            self.lag_s = max(0.0, time.time() - capture_wall)
+
+    @property
+    def fps(self) -> float:
+        return self._fps.rate()
+
+
 def camera_status(
     reader: ReaderStatus,
-    frames_processed: int,
+    processed: ProcessingMeter,
     stage_ms: dict[str, float],
     ended_state: str | None = None,
     error: str | None = None,
 ) -> CameraStatus:
     """What a camera reports (a thread here, or a ``crosscam worker`` process): its reader's health (URL and
     error already redacted) and its pipeline's progress. ``ended_state``: "finished", "failed" or "stopped"
-    once the camera has ended (its fps then reads 0), else the reader's state shows; ``error``, when given,
-    is shown instead of the reader's last one."""
+    once the camera has ended (its rates and lag then read 0 / null), else the reader's state shows;
+    ``error``, when given, is shown instead of the reader's last one."""
+    running = ended_state is None
     return CameraStatus(
         camera_id=reader.camera_id,
         state=ended_state or reader.state,
         url=reader.url,
-        fps=0.0 if ended_state is not None else round(reader.fps, 2),
+        received_fps=round(reader.received_fps, 2) if running else 0.0,
+        processed_fps=round(processed.fps, 2) if running else 0.0,
+        process_fps=reader.process_fps,
+        lag_s=None if processed.lag_s is None or not running else round(processed.lag_s, 3),
         frames_received=reader.frames_received,
-        frames_processed=frames_processed,
+        frames_processed=processed.frames,
+        frames_skipped=reader.frames_skipped,
         frames_dropped=reader.frames_dropped,
         queue_depth=reader.queued,
         reconnects=reader.reconnects,
@@ -109,7 +153,7 @@ class LiveCamera:
         self.paced = paced
         self.stopping = threading.Event()
         self.ended = CameraEnded(self.camera_id)
-        self.frames_processed = 0
+        self.processed = ProcessingMeter()
         self.error: str | None = None
         self._url = camera.url
         self._make_pipeline = make_pipeline
@@ -142,7 +186,7 @@ class LiveCamera:
         """What the camera reports now (URL and error redacted)."""
         return camera_status(
             self.source.status(),
-            self.frames_processed,
+            self.processed,
             self._stage_ms(self._pipeline),
             ended_state=self._end_state,
             error=self.error,
@@ -177,7 +221,7 @@ class LiveCamera:
                             detections, renumbered(tracks, self.track_id_offset), jpeg,
                         )
                     )  # fmt: skip
-                    self.frames_processed += 1
+                    self.processed.record(t0 + frame.timestamp if self.paced else None)
             self._end_state = "stopped" if self.stopping.is_set() else "finished"
         except Exception as exc:  # one camera's failure must not stop the others: record it and end this one
             self.error = redact_text(describe_error(exc), self._url)

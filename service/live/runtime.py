@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from service.embedders import build_embedder, embedding_dim
 from service.ingest import SourceConfig, open_source, redact_text, redact_url
 from service.live.association import LiveAssociation
-from service.live.camera import LiveCamera, ground_plane
+from service.live.camera import LiveCamera, camera_source_config, ground_plane
 from service.live.pipelines import check_oracle_camera, live_pipeline_factory, looped_replay
 from service.recorder import Recorder
 from service.settings import ServiceSettings
@@ -230,14 +230,9 @@ class LiveRuntime:
 
     def _source_config(self, camera: CameraRecord) -> SourceConfig:
         try:
-            config = SourceConfig(camera_id=camera.camera_id, url=camera.url)
-            if not config.is_live:  # realtime and loop are file options; a live stream is real time anyway
-                config = SourceConfig(
-                    camera_id=camera.camera_id, url=camera.url, realtime=self.realtime, loop=self.loop
-                )
+            return camera_source_config(camera, self.settings, realtime=self.realtime, loop=self.loop)
         except ValidationError as exc:
             raise ValueError(f"camera {camera.camera_id!r}: {_one_line(exc)}") from None
-        return config
 
     def _pipeline_for(self, config: SourceConfig) -> CameraPipeline:
         pipeline = self._make_pipeline(config.camera_id)

@@ -62,11 +62,15 @@ class _Record(BaseModel):
 class CameraRecord(_Record):
     """A camera the service runs. ``url`` keeps its credentials (the worker needs them): anything shown to a
     person goes through ``service.ingest.redact_url``. ``calibration``: the ``calibration/camNN.json`` mapping
-    (``homography_image_to_world`` 3x3 at least, as ``trackers.calibration`` reads it), or None (no world positions)."""
+    (``homography_image_to_world`` 3x3 at least, as ``trackers.calibration`` reads it), or None (no world positions).
+    transport (RTSP: tcp, udp or auto) and process_fps (frames per second processed): None = the service's
+    setting."""
 
     camera_id: str
     url: str
     calibration: dict[str, Any] | None = None
+    transport: Literal["tcp", "udp", "auto"] | None = None
+    process_fps: float | None = None
     added_wall: float
 
     @field_validator("camera_id")
@@ -81,16 +85,24 @@ class CameraRecord(_Record):
 
 class CameraStatus(_Record):
     """A camera worker's latest report (published every second or so). ``url`` and ``last_error`` are
-    already redacted. state: the reader's state, or "failed" / "stopped" from the worker. fps: frames
-    received per second, recently; queue_depth: frames waiting for the pipeline; stage_ms: mean milliseconds
-    per frame of each pipeline stage (decode, detect, embed, track)."""
+    already redacted. state: the reader's state, or "failed" / "stopped" from the worker. received_fps:
+    frames decoded per second, recently; processed_fps: frames through the pipeline per second, recently;
+    process_fps: the processing rate asked for (None: every frame); lag_s: seconds from a frame's capture
+    to the end of its processing, for the latest frame (None for a file replayed as fast as it decodes);
+    frames_skipped: left out by the processing rate; frames_dropped: discarded because the pipeline fell
+    behind; queue_depth: frames waiting for the pipeline; stage_ms: mean milliseconds per frame of each
+    pipeline stage (decode, detect, embed, track)."""
 
     camera_id: str
     state: str
     url: str
-    fps: float = 0.0
+    received_fps: float = 0.0
+    processed_fps: float = 0.0
+    process_fps: float | None = None
+    lag_s: float | None = None
     frames_received: int = 0
     frames_processed: int = 0
+    frames_skipped: int = 0
     frames_dropped: int = 0
     queue_depth: int = 0
     reconnects: int = 0

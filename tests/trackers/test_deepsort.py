@@ -220,6 +220,41 @@ def test_a_gap_of_dropped_frames_is_predicted_across() -> None:
     assert (tracks.detection_index >= 0).all()
 
 
+@pytest.mark.parametrize("every", [1, 2, 5])
+def test_a_decimated_camera_is_tracked_as_well_as_at_its_full_rate(every: int) -> None:
+    """A source processed at every k-th frame: one track per car, confirmed after n_init processed frames.
+    (Replaying the skipped frames as empty ones deleted every tentative track: no track at all.)"""
+    tracker = DeepSortTracker(config(), camera_id=CAMERA)
+    rng = np.random.default_rng(0)
+    seen: set[int] = set()
+    for processed, k in enumerate(range(1, 8 * every + 1, every), start=1):
+        tracks = tracker.update(observe(k, ["red", "blue"], rng)[1])
+        seen.update(tracks.track_id.tolist())
+        assert len(tracks) == (2 if processed >= config().n_init else 0)
+    assert seen == {1, 2}
+
+
+@pytest.mark.parametrize("every", [1, 5])
+def test_max_age_counts_processed_frames_whatever_the_source_rate(every: int) -> None:
+    tracker = DeepSortTracker(config(max_age=4, max_predicted_frames=100), camera_id=CAMERA)
+    rng = np.random.default_rng(0)
+    frames = list(range(1, 30 * every, every))
+    for k in frames[:10]:
+        tracker.update(observe(k, ["red"], rng)[1])
+    reported_after = [len(tracker.update(Detections.empty(CAMERA, k))) for k in frames[10:20]]
+    # The track is predicted for max_age processed frames after its last detection, then deleted.
+    assert reported_after == [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_a_dropped_frame_does_not_delete_a_tentative_track() -> None:
+    tracker = DeepSortTracker(config(n_init=3), camera_id=CAMERA)
+    rng = np.random.default_rng(0)
+    for k in range(1, 11):  # an empty road sets the period: one frame
+        tracker.update(Detections.empty(CAMERA, k))
+    counts = [len(tracker.update(observe(k, ["red"], rng)[1])) for k in (11, 13, 14)]  # frame 12 was dropped
+    assert counts == [0, 0, 1]
+
+
 def test_unusable_boxes_are_skipped_without_shifting_the_index() -> None:
     """Zero-size boxes (which deep-sort-realtime drops without their embeddings) and low-confidence ones."""
     tracker = DeepSortTracker(config(min_confidence=0.5))

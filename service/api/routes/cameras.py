@@ -63,6 +63,8 @@ def add_camera(body: CameraCreate, store: StoreDep, control: ControlDep, actor: 
         camera_id=body.camera_id,
         url=body.url,
         calibration=None if body.calibration is None else body.calibration.as_mapping(),
+        transport=body.transport,
+        process_fps=body.process_fps,
         added_wall=time.time(),
     )
     store.put_camera(camera)

@@ -18,6 +18,7 @@ from pydantic import (
 
 from service.api.schemas.common import _Public, validation_message
 from service.ingest import SourceConfig, redact_url
+from service.ingest.config import MAX_PROCESS_FPS, Transport
 from service.store import CameraRecord, CameraStatus, LiveView
 from service.store.base import CAMERA_ID_PATTERN
 from trackers.calibration import CAMERA_POSITION_KEY, HOMOGRAPHY_KEY, CalibrationError, GroundPlane
@@ -125,6 +126,18 @@ class CameraCreate(BaseModel):
         default=None,
         description="Ground-plane calibration; without it the camera's points have no world position.",
     )
+    transport: Transport | None = Field(
+        default=None,
+        description="RTSP only: how RTP travels: tcp, udp, or auto (try TCP, then UDP, keep what delivers "
+        "frames); null = the service's CROSSCAM_RTSP_TRANSPORT.",
+    )
+    process_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_PROCESS_FPS,
+        description="Frames per second of this camera to process (decimated at the source); null = the "
+        "service's CROSSCAM_PROCESS_FPS.",
+    )
 
     @field_validator("camera_id")
     @classmethod
@@ -154,9 +167,17 @@ class CameraStatusPublic(_Public):
     camera_id: str
     state: str = Field(description="The reader's state, or pending / failed / stopped.")
     url: str = Field(description="The camera's URL, password replaced by ***.")
-    fps: float = Field(description="Frames received per second, recently.")
+    received_fps: float = Field(description="Frames received (decoded) per second, recently.")
+    processed_fps: float = Field(description="Frames through the pipeline per second, recently.")
+    process_fps: float | None = Field(
+        description="The processing rate asked for (frames/s); null: every frame."
+    )
+    lag_s: float | None = Field(
+        description="Seconds from the latest frame's capture to the end of its processing; null when unknown."
+    )
     frames_received: int
     frames_processed: int
+    frames_skipped: int = Field(description="Frames left out by the processing rate (process_fps).")
     frames_dropped: int = Field(description="Frames dropped because the pipeline fell behind.")
     queue_depth: int = Field(description="Frames waiting for the pipeline.")
     reconnects: int
@@ -176,9 +197,13 @@ class CameraStatusPublic(_Public):
             camera_id=camera.camera_id,
             state="pending",
             url=redact_url(camera.url),
-            fps=0.0,
+            received_fps=0.0,
+            processed_fps=0.0,
+            process_fps=camera.process_fps,
+            lag_s=None,
             frames_received=0,
             frames_processed=0,
+            frames_skipped=0,
             frames_dropped=0,
             queue_depth=0,
             reconnects=0,
@@ -193,6 +218,10 @@ class CameraPublic(_Public):
     camera_id: str
     url: str = Field(description="The camera's URL, password replaced by ***.")
     has_calibration: bool
+    transport: Transport | None = Field(description="RTSP transport asked for; null: the service's setting.")
+    process_fps: float | None = Field(
+        description="Processing rate asked for (frames/s); null: the service's."
+    )
     added_wall: float = Field(description="When the camera was added (Unix s).")
     status: CameraStatusPublic | None = Field(
         description="The worker's latest report; null before the first."
@@ -204,6 +233,8 @@ class CameraPublic(_Public):
             camera_id=camera.camera_id,
             url=redact_url(camera.url),
             has_calibration=camera.calibration is not None,
+            transport=camera.transport,
+            process_fps=camera.process_fps,
             added_wall=camera.added_wall,
             status=None if status is None else CameraStatusPublic.from_record(status),
         )

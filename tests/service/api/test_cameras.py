@@ -149,7 +149,7 @@ def test_status_and_live_view(add: Add, client: TestClient, store: StateStore) -
             camera_id="cam01",
             state="streaming",
             url="rtsp://viewer:***@10.0.0.7:554/stream1",
-            fps=12.5,
+            received_fps=12.5,
             frames_received=100,
             frames_processed=98,
             frames_dropped=2,
@@ -175,7 +175,7 @@ def test_status_and_live_view(add: Add, client: TestClient, store: StateStore) -
         )
     )
     status = client.get("/api/v1/cameras/cam01/status").json()
-    assert (status["state"], status["fps"], status["frames_dropped"], status["stage_ms"]) == (
+    assert (status["state"], status["received_fps"], status["frames_dropped"], status["stage_ms"]) == (
         "streaming",
         12.5,
         2,

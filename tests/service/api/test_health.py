@@ -65,7 +65,7 @@ def test_metrics(client: TestClient, store: StateStore, scene: dict[str, int]) -
             camera_id="cam01",
             state="streaming",
             url="/videos/a.mp4",
-            fps=9.5,
+            received_fps=9.5,
             frames_dropped=3,
             queue_depth=2,
             reconnects=1,
@@ -80,7 +80,7 @@ def test_metrics(client: TestClient, store: StateStore, scene: dict[str, int]) -
     assert response.headers["content-type"].startswith("text/plain")
     values = samples(response.text)
     camera = (("camera", "cam01"),)
-    assert values[("crosscam_camera_fps", camera)] == 9.5
+    assert values[("crosscam_camera_received_fps", camera)] == 9.5
     assert values[("crosscam_camera_frames_dropped_total", camera)] == 3
     assert values[("crosscam_camera_queue_depth", camera)] == 2
     assert values[("crosscam_camera_reconnects_total", camera)] == 1

@@ -97,7 +97,7 @@ def _fill(store: MemoryStore) -> dict[str, int]:
                 camera_id=camera,
                 state="streaming",
                 url=f"rtsp://cams.example/{camera}",
-                fps=12.5,
+                received_fps=12.5,
                 frames_received=1200,
                 frames_processed=1190,
                 frames_dropped=10,

@@ -125,3 +125,28 @@ def test_config_rejects_unknown_fields_and_blank_camera() -> None:
         SourceConfig(camera_id="c001", url="a.mp4", fps=3)
     with pytest.raises(ValueError, match="camera_id"):
         SourceConfig(camera_id="cam 1", url="a.mp4")
+
+
+def test_a_file_is_decimated_to_its_processing_rate_with_source_frame_indices(test_video: Path) -> None:
+    source = reader(test_video, process_fps=2.5)  # the 10 fps test video, every 4th frame
+    frames = list(source.frames())
+    assert [f.frame_index for f in frames] == list(range(1, N_FRAMES + 1, 4))
+    np.testing.assert_allclose(np.diff([f.timestamp for f in frames]), 0.4, atol=1e-3)
+    status = source.status()
+    assert (status.frames_received, status.frames_skipped, status.frames_dropped) == (N_FRAMES, 45, 0)
+    assert status.process_fps == 2.5
+
+
+def test_a_realtime_replay_drops_late_frames_instead_of_falling_behind(test_video: Path) -> None:
+    source = reader(test_video, realtime=True)
+    start = time.monotonic()
+    lags = []
+    for frame in source.frames():
+        lags.append(time.monotonic() - start - frame.timestamp)
+        time.sleep(0.25)  # a consumer at 4 frames/s against a 10 fps file
+    elapsed = time.monotonic() - start
+    status = source.status()
+    assert elapsed < N_FRAMES / FPS + 0.6  # ends with the file, not 2.5 times later
+    assert max(lags) < 0.35  # every frame handed over is at most about one consumer step late
+    assert status.frames_dropped >= 30 and status.frames_received == N_FRAMES
+    assert status.frames_dropped + len(lags) == N_FRAMES

@@ -74,7 +74,7 @@ def test_frames_over_udp(perl_rtsp_server: PerlRtspServer) -> None:
         assert frames[0].frame_index == 1
         assert_live_sequence(frames)
         assert status.state == "streaming" and status.frames_received >= MIN_FRAMES
-        assert 5.0 < status.fps < 15.0  # the publisher sends 10 fps
+        assert 5.0 < status.received_fps < 15.0  # the publisher sends 10 fps
         assert status.last_frame_time == pytest.approx(time.time(), abs=2.0)
         assert_closes_promptly(reader)
 
@@ -92,13 +92,42 @@ def test_transport_the_server_refuses_is_named(perl_rtsp_server: PerlRtspServer)
     # rtsp-server-perl has no RTP-over-TCP: the reader must say which transport to use instead.
     with rtsp_reader(perl_rtsp_server.client_url("cam"), transport="tcp") as reader:
         assert wait_for(lambda: reader.status().last_error is not None, FAST["connect_timeout_s"] + 1)
-        assert "try transport=udp" in reader.status().last_error
+        assert "refused transport=tcp" in reader.status().last_error
+        assert "set the camera's transport to udp or auto" in reader.status().last_error
 
 
 def test_udp_the_server_refuses_is_named(gst_rtsp_url: str) -> None:
     with rtsp_reader(gst_rtsp_url, transport="udp") as reader:  # this server offers TCP only
         assert wait_for(lambda: reader.status().last_error is not None, FAST["connect_timeout_s"] + 1)
-        assert "try transport=tcp" in reader.status().last_error
+        assert "set the camera's transport to tcp or auto" in reader.status().last_error
+
+
+def test_auto_transport_finds_udp_and_clears_the_error_once_frames_flow(
+    perl_rtsp_server: PerlRtspServer,
+) -> None:
+    with rtsp_reader(perl_rtsp_server.client_url("cam"), transport="auto") as reader:
+        # TCP first: rtsp-server-perl refuses it; the next attempt is over UDP.
+        frames = collect(reader, MIN_FRAMES, FRAMES_WITHIN_S + 2)
+        status = reader.status()
+        assert len(frames) >= MIN_FRAMES and status.state == "streaming"
+        assert status.reconnects >= 1 and status.last_error is None
+
+
+def test_auto_transport_keeps_tcp_where_the_server_offers_it(gst_rtsp_url: str) -> None:
+    with rtsp_reader(gst_rtsp_url, transport="auto", connect_timeout_s=5.0) as reader:
+        assert len(collect(reader, MIN_FRAMES, FRAMES_WITHIN_S)) >= MIN_FRAMES
+        assert reader.status().reconnects == 0
+
+
+def test_a_live_stream_is_decimated_to_its_processing_rate(perl_rtsp_server: PerlRtspServer) -> None:
+    with rtsp_reader(perl_rtsp_server.client_url("cam"), transport="udp", process_fps=2.5) as reader:
+        frames = collect(reader, 6, FRAMES_WITHIN_S + 3)  # the publisher sends 10 fps: every 4th frame
+        status = reader.status()
+        assert len(frames) >= 6
+        gaps = np.diff([f.timestamp for f in frames])
+        assert 0.25 < float(np.median(gaps)) < 0.55
+        assert np.median(np.diff([f.frame_index for f in frames])) == 4
+        assert status.frames_skipped >= 2 * len(frames) and status.process_fps == 2.5
 
 
 def test_resumes_after_publisher_restart(perl_rtsp_server: PerlRtspServer) -> None:
@@ -112,6 +141,8 @@ def test_resumes_after_publisher_restart(perl_rtsp_server: PerlRtspServer) -> No
         perl_rtsp_server.stop(publisher, signal.SIGTERM)
         while reader.read(timeout_s=0.5) is not None:  # drain what was queued before the stop
             pass
+        assert wait_for(lambda: reader.status().last_error is not None, FAST["read_timeout_s"] + 2)
+        outage = reader.status()
         perl_rtsp_server.publish("restart")
         restarted = time.monotonic()
         after = collect(reader, 5, RESUME_WITHIN_S)
@@ -119,7 +150,8 @@ def test_resumes_after_publisher_restart(perl_rtsp_server: PerlRtspServer) -> No
         status = reader.status()
     assert len(after) == 5, f"no frames {RESUME_WITHIN_S:g} s after the restart; status: {status}"
     assert resumed_in < RESUME_WITHIN_S
-    assert status.reconnects >= 1 and status.last_error is not None
+    assert outage.state == "reconnecting" and outage.received_fps < 5.0  # no spike while the camera is away
+    assert status.reconnects >= 1 and status.last_error is None  # cleared once frames flow again
     assert_live_sequence(before + after)  # indices and timestamps keep increasing across the reconnect
 
 
@@ -147,7 +179,7 @@ def test_nothing_answers_reconnects_without_hanging(free_port: int) -> None:
     assert wait_for(lambda: reader.status().state == "reconnecting", FAST["connect_timeout_s"] + 1)
     status = reader.status()
     assert "connection refused" in status.last_error and url in status.last_error
-    assert status.frames_received == 0 and status.fps == 0.0 and status.last_frame_time is None
+    assert status.frames_received == 0 and status.received_fps == 0.0 and status.last_frame_time is None
     assert_closes_promptly(reader)
     consumer.join(CLOSE_WITHIN_S)
     assert not consumer.is_alive() and consumed == []  # frames() ended on close, without raising

@@ -113,7 +113,7 @@ def test_status_and_live_view_are_kept_per_camera_and_forgotten_with_it(store: S
         camera_id="cam01",
         state="streaming",
         url="rtsp://user:***@10.0.0.5/stream",
-        fps=9.5,
+        received_fps=9.5,
         frames_received=120,
         frames_processed=118,
         frames_dropped=2,

@@ -6,7 +6,7 @@ import { $, UNASSIGNED_COLOUR, el, fmtAgo, fmtT, identityColour, knowCameras, sh
 
 const LIVE_PERIOD_MS = 500; // ~2 Hz, the rate workers publish live views at by default
 const HIDDEN_PERIOD_MS = 3000; // a background tab polls slowly
-const CAMERAS_PERIOD_MS = 3000; // status (fps, dropped frames ...) and added / removed cameras
+const CAMERAS_PERIOD_MS = 3000; // status (received / processed fps, lag, dropped frames ...) and added / removed cameras
 
 const GOOD_STATES = new Set(["streaming", "running", "connected", "ok", "live", "playing"]);
 const BAD_STATES = new Set(["failed", "error", "stopped", "closed"]);
@@ -65,9 +65,15 @@ class CameraTile {
     this.stats.replaceChildren(
       el("div", { class: "stat state" },
         el("dt", {}, "state"), el("dd", {}, el("span", { class: `state-pill ${stateClass(s && s.state)}` }, state))),
-      stat("fps", s ? s.fps.toFixed(1) : "–", "frames received per second"),
+      stat("received fps", s ? s.received_fps.toFixed(1) : "–", "frames received (decoded) per second"),
+      stat("processed fps", s ? s.processed_fps.toFixed(1) : "–",
+        s && s.process_fps ? `frames processed per second (asked for: ${s.process_fps})` : "frames processed per second"),
+      stat("lag", s && s.lag_s != null ? `${s.lag_s.toFixed(2)} s` : "–",
+        "seconds from a frame's capture to the end of its processing (latest frame)"),
+      stat("skipped", s ? s.frames_skipped.toLocaleString() : "–",
+        s ? `${s.frames_skipped} of ${s.frames_received} frames received were left out by the processing rate` : undefined),
       stat("dropped", s ? s.frames_dropped.toLocaleString() : "–",
-        s ? `${s.frames_dropped} of ${s.frames_received} frames received were dropped` : undefined),
+        s ? `${s.frames_dropped} of ${s.frames_received} frames received were dropped because the pipeline fell behind` : undefined),
       stat("reconnects", s ? String(s.reconnects) : "–"),
       stat("queue", s ? String(s.queue_depth) : "–", "frames waiting for the pipeline"),
       stat("last frame", s ? fmtAgo(s.last_frame_wall) : "–",
