@@ -13,8 +13,10 @@ from collections import deque
 from typing import Any, ClassVar
 
 import numpy as np
+from deep_sort_realtime.deep_sort.detection import Detection
 from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
 from deep_sort_realtime.deep_sort.track import Track, TrackState
+from deep_sort_realtime.deep_sort.tracker import Tracker
 from deep_sort_realtime.deepsort_tracker import DeepSort
 from pydantic import Field
 
@@ -25,6 +27,8 @@ NO_DETECTION = -1
 # Recent frame intervals whose median is the processing period: enough to ride out a few dropped frames,
 # few enough to follow a camera whose processing rate changes within seconds.
 PERIOD_WINDOW = 15
+# The measured processing rate must move by more than this fraction before the frame counts are rescaled.
+RATE_TOLERANCE = 0.1
 
 
 class DeepSortConfig(ComponentConfig):
@@ -36,9 +40,11 @@ class DeepSortConfig(ComponentConfig):
     max_iou_distance: float = Field(
         gt=0, le=1, description="IoU stage gate: pairs with 1 - IoU above this are never matched (0..1)."
     )
-    max_age: int = Field(ge=1, description="Processed frames a confirmed track survives without a detection.")
+    max_age: int = Field(
+        ge=1, description="Frames (at reference_fps) a confirmed track survives without a detection."
+    )
     n_init: int = Field(
-        ge=1, description="Consecutive detections (processed frames) before a track is confirmed."
+        ge=1, description="Consecutive detections (frames at reference_fps) before a track is confirmed."
     )
     nms_max_overlap: float = Field(
         gt=0,
@@ -67,6 +73,19 @@ class DeepSortConfig(ComponentConfig):
     report_detection_box: bool = Field(
         description="Matched tracks report their detection's box (true) or the Kalman-filtered box (false)."
     )
+    iou_buffer: float = Field(
+        ge=0,
+        description="IoU stage at slower processing rates: boxes grow by this fraction of their size on each "
+        "side per reference frame a step lasts beyond the first (0 = the plain IoU of DeepSORT).",
+    )
+    max_iou_buffer: float = Field(
+        ge=0, description="The most a box grows for the IoU stage (fraction per side)."
+    )
+    reference_fps: float = Field(
+        gt=0,
+        description="Processed frames per second at which max_age, n_init and max_predicted_frames hold as "
+        "given; at another processing rate they are scaled to keep their duration in seconds.",
+    )
 
     def deepsort_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``DeepSort`` that this config sets."""
@@ -75,12 +94,60 @@ class DeepSortConfig(ComponentConfig):
 
 class _Track(Track):
     """deep-sort-realtime's Track, confirmed at birth when n_init <= 1 (the library confirms only on an
-    update, so n_init = 1 would otherwise behave like 2)."""
+    update, so n_init = 1 would otherwise behave like 2), and with its box grown by ``buffer`` while the
+    tracker matches (``_BufferedIouTracker``)."""
+
+    buffer = 0.0  # fraction of the box's width and height added on each side; 0 outside matching
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.hits >= self._n_init:
             self.state = TrackState.Confirmed
+
+    def to_ltwh(self, orig: bool = False, orig_strict: bool = False) -> np.ndarray | None:
+        box = super().to_ltwh(orig=orig, orig_strict=orig_strict)
+        return box if box is None or not self.buffer else buffered_ltwh(box, self.buffer)
+
+
+def buffered_ltwh(ltwh: np.ndarray, buffer: float) -> np.ndarray:
+    """(4,) box (left, top, width, height) px grown by ``buffer`` of its width and height on each side,
+    about its centre (its aspect ratio kept)."""
+    grow = np.asarray(ltwh[2:], dtype=np.float64) * buffer
+    return np.concatenate([ltwh[:2] - grow, ltwh[2:] + 2 * grow])
+
+
+class _BufferedDetection(Detection):
+    """A detection whose box is grown for the IoU stage; the Kalman filter still measures the true box."""
+
+    def __init__(self, detection: Detection, buffer: float) -> None:
+        super().__init__(
+            buffered_ltwh(detection.ltwh, buffer), detection.confidence, detection.feature,
+            detection.class_name, detection.instance_mask, detection.others,
+        )  # fmt: skip
+        self._true = detection
+
+    def to_xyah(self) -> np.ndarray:
+        return self._true.to_xyah()
+
+
+class _BufferedIouTracker(Tracker):
+    """deep-sort-realtime's Tracker with buffered IoU (C-BIoU, Yang et al. 2023) in its IoU stage: while
+    matching, track and detection boxes are grown by ``buffer``, so that a vehicle that moved farther than
+    its own size between two processed frames still overlaps its track. ``buffer`` 0 is the library's
+    matching. Only ``_match`` is wrapped; the appearance cascade and its Kalman gate see the true boxes."""
+
+    buffer = 0.0
+
+    def _match(self, detections: list[Detection]) -> tuple[list, list, list]:
+        if not self.buffer:
+            return super()._match(detections)
+        for track in self.tracks:
+            track.buffer = self.buffer
+        try:
+            return super()._match([_BufferedDetection(d, self.buffer) for d in detections])
+        finally:
+            for track in self.tracks:
+                track.buffer = 0.0
 
 
 class _KalmanFilter(KalmanFilter):
@@ -103,7 +170,16 @@ class _KalmanFilter(KalmanFilter):
 
 
 # Config keys the adapter uses itself; every other key is a DeepSort constructor argument.
-ADAPTER_KEYS = frozenset({"min_confidence", "max_predicted_frames", "report_detection_box"})
+ADAPTER_KEYS = frozenset(
+    {
+        "min_confidence",
+        "max_predicted_frames",
+        "report_detection_box",
+        "reference_fps",
+        "iou_buffer",
+        "max_iou_buffer",
+    }
+)
 # DeepSort arguments the adapter fixes: we pass embeddings (no built-in embedder, so its weights, device,
 # precision and colour order do not apply), axis-aligned boxes (not polygons), and integer ids (`today`
 # would prefix ids with a date and restart them at midnight); tracks are our `_Track` (a hook, not a copy).
@@ -125,11 +201,17 @@ class DeepSortTracker:
 
     The tracker lives in the timeline of the frames it is given, whatever the source's frame rate: one
     step per processing period, the period being the median ``frame_index`` interval between the recent
-    frames it was given (frame indices count the source's frames). A camera decimated from 25 to 5 frames/s steps
-    once per processed frame, so ``max_age``, ``n_init`` and ``max_predicted_frames`` count processed frames.
-    A longer gap (frames dropped because the pipeline fell behind) advances the Kalman filter by the periods
-    missed, motion only: a gap is no miss, so a tentative track is not deleted for frames it was never shown,
-    and track ages count the frames processed.
+    frames it was given (frame indices count the source's frames). A camera decimated from 25 to 5 frames/s
+    steps once per processed frame. A longer gap (frames dropped because the pipeline fell behind) advances
+    the Kalman filter by the periods missed, motion only: a gap is no miss, so a tentative track is not
+    deleted for frames it was never shown.
+
+    ``max_age``, ``n_init`` and ``max_predicted_frames`` keep their duration whatever the processing rate:
+    they hold as given at ``reference_fps`` processed frames per second and are scaled to the rate measured
+    from the frames' timestamps (median interval), so ``max_age`` 30 at 10/s (3 s) is 15 frames at 5/s
+    (``n_init`` stays at least 2). At slower rates vehicles move farther between frames than their own size,
+    so the IoU stage grows the boxes (``iou_buffer``). Without frames (``update`` given detections only)
+    everything holds as given.
 
     ``update`` must see the frames of one camera in increasing ``frame_index`` order.
     """
@@ -142,12 +224,27 @@ class DeepSortTracker:
     def reset(self) -> None:
         """Forget every track; the next confirmed track gets id 1 again."""
         self._deepsort = DeepSort(**self.config.deepsort_kwargs(), **FIXED_ARGUMENTS)
+        library = self._deepsort.tracker
+        self._deepsort.tracker = _BufferedIouTracker(
+            library.metric,
+            max_iou_distance=library.max_iou_distance,
+            max_age=library.max_age,
+            n_init=library.n_init,
+            override_track_class=_Track,
+            today=None,
+            gating_only_position=library.gating_only_position,
+        )
         self._deepsort.tracker.kf = _KalmanFilter()  # a hook: only the gating distance changes
         self._public_ids: dict[str, int] = {}  # deep-sort-realtime's (string) id -> our id
         self._next_id = 1
         self._camera_id = self._fixed_camera_id
         self._last_frame_index: int | None = None
         self._intervals: deque[int] = deque(maxlen=PERIOD_WINDOW)
+        self._seconds: deque[float] = deque(
+            maxlen=PERIOD_WINDOW
+        )  # timestamp intervals, when frames are given
+        self._last_timestamp: float | None = None
+        self._rate_ratio = 1.0  # reference_fps / processing rate: how many reference frames one step lasts
         self._dim: int | None = None
 
     @property
@@ -159,6 +256,8 @@ class DeepSortTracker:
         """Advance one frame. detections: N boxes (xyxy px) with embeddings (N, D); frame: optional, only
         checked to belong to the same camera and frame. Returns the M confirmed tracks to report."""
         self._check(detections, frame)
+        if frame is not None:
+            self._follow_rate(frame.timestamp)
         self._predict_across_gap(detections.frame_index)
         keep = self._trackable(detections)
         xyxy = detections.xyxy[keep].astype(np.float64)
@@ -220,12 +319,37 @@ class DeepSortTracker:
         period = float(np.median(self._intervals))
         return max(1, round(interval / period)) if period > 0 else 1
 
+    def _follow_rate(self, timestamp: float) -> None:
+        """Measure the processing rate from the frames' timestamps; when it moves, rescale the frame counts
+        (of new and live tracks) so that they keep their duration."""
+        if self._last_timestamp is not None:
+            self._seconds.append(timestamp - self._last_timestamp)
+        self._last_timestamp = timestamp
+        if not self._seconds:
+            return
+        period = float(np.median(self._seconds))
+        ratio = period * self.config.reference_fps if period > 0 else 1.0
+        if abs(ratio - self._rate_ratio) <= RATE_TOLERANCE * self._rate_ratio:
+            return
+        self._rate_ratio = ratio
+        tracker = self._deepsort.tracker
+        # Two detections at least confirm a track (unless n_init asks for one): one is no evidence of motion.
+        n_init = self.scaled(self.config.n_init, min(2, self.config.n_init))
+        tracker.max_age, tracker.n_init = self.scaled(self.config.max_age), n_init
+        tracker.buffer = min(self.config.iou_buffer * max(ratio - 1.0, 0.0), self.config.max_iou_buffer)
+        for track in tracker.tracks:
+            track._max_age, track._n_init = tracker.max_age, tracker.n_init
+
+    def scaled(self, frames: int, least: int = 1) -> int:
+        """A frame count at reference_fps, as frames at the measured processing rate (at least ``least``)."""
+        return max(least, round(frames / self._rate_ratio))
+
     def _predict_across_gap(self, frame_index: int) -> None:
         """Move every track's Kalman state over the processing periods missed before this frame. Motion only:
         deep-sort-realtime's own predict would also age the tracks, and a track aged past one frame is
         barred from IoU matching, so a tentative track would die for a frame it was never shown."""
         # Beyond max_age + 1 periods every track is gone anyway.
-        missed = min(self._processing_steps(frame_index) - 1, self.config.max_age + 1)
+        missed = min(self._processing_steps(frame_index) - 1, self._deepsort.tracker.max_age + 1)
         tracker = self._deepsort.tracker
         for _ in range(missed):
             for track in tracker.tracks:
@@ -251,7 +375,9 @@ class DeepSortTracker:
     def _report(self, ds_tracks: list[Track], detections: Detections) -> Tracks:
         ids, boxes, rows = [], [], []
         for track in ds_tracks:
-            if not track.is_confirmed() or track.time_since_update > self.config.max_predicted_frames:
+            if not track.is_confirmed() or track.time_since_update > self.scaled(
+                self.config.max_predicted_frames, 0
+            ):
                 continue
             row = track.get_det_supplementary()  # None unless a detection was matched this frame
             row = NO_DETECTION if row is None else int(row)

@@ -35,10 +35,9 @@ def _images(folder: Path) -> list[Path]:
     return found
 
 
-def _video_frames(video: Path, max_frames: int | None) -> Iterator[tuple[str, object]]:
-    from service.ingest import SourceConfig, open_source
-
-    with open_source(SourceConfig(camera_id="video", url=str(video))) as source:
+def _video_frames(source, max_frames: int | None) -> Iterator[tuple[str, object]]:
+    """(1-based frame number, Frame) of an open video source, up to ``max_frames``."""
+    with source:
         for frame in source.frames():
             yield str(frame.frame_index), frame
             if max_frames is not None and frame.frame_index >= max_frames:
@@ -64,7 +63,7 @@ def detect(
     """Detect vehicles with crosscam's own detector and config; write every box as a CSV row."""
     import cv2
 
-    from service.ingest import SourceError
+    from service.ingest import SourceConfig, SourceError, open_source
     from trackers.config import ConfigError
     from trackers.detection import DetectorConfig, DetectorError, YoloDetector
     from trackers.types import Frame
@@ -76,7 +75,9 @@ def detect(
     skipped: list[str] = []
     rows = frames = 0
     with user_errors(SourceError, DetectorError, ConfigError):
+        # The input is checked before the model loads: a wrong path should not cost seconds first.
         inputs = _images(images) if images is not None else None
+        source = open_source(SourceConfig(camera_id="video", url=str(video))) if video is not None else None
         detector = YoloDetector(DetectorConfig.from_yaml(detector_config, **overrides))
         out.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -87,7 +88,7 @@ def detect(
                 named = ((p.name, p) for p in inputs)
                 total = len(inputs)
             else:
-                named = _video_frames(video, max_frames)
+                named = _video_frames(source, max_frames)
                 total = max_frames
             for name, item in tqdm(named, total=total, desc="detect", unit="frame"):
                 if isinstance(item, Path):

@@ -216,3 +216,54 @@ def test_stop_camera_records_its_live_tracks_and_a_restart_keeps_them(
     second = {t for i in store.list_identities(IdentityQuery(camera="cam01")).items for t in i.tracklet_ids}
     assert second - first == {tracklet_id("cam01", track_id_offset(2) + k) for k in (1, 2)}
     assert all(store.get_tracklet(t) == kept[t] for t in first)
+
+
+REAL_25FPS = Path(__file__).resolve().parents[2].parent / "shared/data/videos/degirum/Traffic2.mp4"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_25FPS.is_file(), reason="no real 25 fps clip in ../shared/data")
+def test_a_real_25fps_camera_over_rtsp_yields_identities(perl_rtsp_server) -> None:
+    """A real junction camera published at 25 fps through a real RTSP server (UDP only: transport auto finds
+    it), processed at 5 fps by the shipped detector: tracks, identities, and a truthful status."""
+    perl_rtsp_server.publish("junction", REAL_25FPS)
+    store = MemoryStore()
+    settings = ServiceSettings(status_interval_s=0.2, live_view_fps=2.0, process_fps=5.0)
+    runtime = LiveRuntime(
+        store,
+        settings,
+        embedder=ColourHogEmbedder(),
+        tracklet_config=TrackletConfig.from_yaml(emit_every_s=1.0),
+    )
+    with runtime:
+        record = CameraRecord(
+            camera_id="junction", url=perl_rtsp_server.client_url("junction"), added_wall=time.time()
+        )
+        runtime.start_camera(record)
+        wait_for(lambda: store.counts().identities >= 3, "identities from the RTSP camera", timeout_s=90.0)
+        status = wait_for(
+            lambda: (s := store.get_camera_status("junction")) and s.frames_processed >= 20 and s, "status"
+        )
+    assert status.state == "streaming" and status.last_error is None
+    assert 15.0 < status.received_fps < 35.0  # the camera sends 25 frames/s...
+    assert 2.0 < status.processed_fps <= 6.0 and status.process_fps == 5.0  # ...and 5 of them are processed
+    assert status.frames_skipped >= 2 * status.frames_processed
+    assert status.lag_s is not None and status.lag_s < 2.0
+    assert store.get_live_view("junction") is not None
+
+
+def test_a_camera_processes_at_its_own_rate_over_the_services(smoke_scene: Path, make_runtime) -> None:
+    store = MemoryStore()
+    runtime = make_runtime(store)  # the service's rate: 10 fps, the smoke scene's own
+    slow = camera(smoke_scene, "cam01").model_copy(update={"process_fps": 5.0})
+    runtime.start_camera(slow)
+    runtime.start_camera(camera(smoke_scene, "cam02"))
+    wait_for(lambda: all(runtime.camera_status(c).state == "finished" for c in ("cam01", "cam02")), "the end")
+    own, default = runtime.camera_status("cam01"), runtime.camera_status("cam02")
+    assert (own.frames_received, own.frames_processed, own.frames_skipped, own.process_fps) == (
+        40,
+        20,
+        20,
+        5.0,
+    )
+    assert (default.frames_processed, default.frames_skipped, default.process_fps) == (40, 0, 10.0)

@@ -234,15 +234,43 @@ def test_a_decimated_camera_is_tracked_as_well_as_at_its_full_rate(every: int) -
     assert seen == {1, 2}
 
 
-@pytest.mark.parametrize("every", [1, 5])
-def test_max_age_counts_processed_frames_whatever_the_source_rate(every: int) -> None:
+@pytest.mark.parametrize(("every", "frames_alive"), [(1, 4), (2, 2), (4, 1)])
+def test_max_age_keeps_its_duration_at_any_processing_rate(every: int, frames_alive: int) -> None:
+    """max_age 4 at 10 processed frames/s is 0.4 s: 2 frames at 5/s, 1 at 2.5/s (timestamps tell the rate)."""
     tracker = DeepSortTracker(config(max_age=4, max_predicted_frames=100), camera_id=CAMERA)
     rng = np.random.default_rng(0)
     frames = list(range(1, 30 * every, every))
     for k in frames[:10]:
+        frame, detections, _ = observe(k, ["red"], rng)
+        tracker.update(detections, frame)
+    reported_after = []
+    for k in frames[10:20]:
+        empty = Frame(CAMERA, k, (k - 1) / 10, render(k))
+        reported_after.append(len(tracker.update(Detections.empty(CAMERA, k), empty)))
+    assert reported_after == [1] * frames_alive + [0] * (10 - frames_alive)
+
+
+def test_cars_that_move_farther_than_their_size_keep_their_ids_at_a_slow_rate() -> None:
+    """At 1.25 processed frames/s a car moves 40 px between frames (IoU 0.2 with where it was, below the IoU
+    gate): the grown boxes of the IoU stage still link it, and each car keeps one id."""
+    every = 8
+    ids_of: dict[str, set[int]] = {"red": set(), "blue": set()}
+    tracker = DeepSortTracker(config(), camera_id=CAMERA)
+    rng = np.random.default_rng(0)
+    for k in range(1, 6 * every, every):
+        frame, detections, order = observe(k, ["red", "blue"], rng)
+        tracks = tracker.update(detections, frame)
+        for track_id, row in zip(tracks.track_id, tracks.detection_index, strict=True):
+            ids_of[order[row]].add(int(track_id))
+    assert len(ids_of["red"]) == len(ids_of["blue"]) == 1 and ids_of["red"] != ids_of["blue"]
+
+
+def test_without_timestamps_frame_counts_hold_as_given() -> None:
+    tracker = DeepSortTracker(config(max_age=4, max_predicted_frames=100), camera_id=CAMERA)
+    rng = np.random.default_rng(0)
+    for k in range(1, 50, 5)[:10]:
         tracker.update(observe(k, ["red"], rng)[1])
-    reported_after = [len(tracker.update(Detections.empty(CAMERA, k))) for k in frames[10:20]]
-    # The track is predicted for max_age processed frames after its last detection, then deleted.
+    reported_after = [len(tracker.update(Detections.empty(CAMERA, k))) for k in range(51, 101, 5)]
     assert reported_after == [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
 
 

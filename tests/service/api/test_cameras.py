@@ -112,6 +112,34 @@ def test_bad_urls_are_422_with_the_reason_and_no_password(add: Add, client: Test
     assert client.get("/api/v1/cameras").json() == []
 
 
+def test_transport_and_processing_rate_are_kept_per_camera(
+    add: Add, client: TestClient, store: StateStore
+) -> None:
+    assert add(transport="udp", process_fps=5).status_code == 201
+    assert add("cam02").status_code == 201
+    stored = store.get_camera("cam01")
+    assert (stored.transport, stored.process_fps) == ("udp", 5.0)
+    got = client.get("/api/v1/cameras/cam01").json()
+    assert (got["transport"], got["process_fps"]) == ("udp", 5.0)
+    default = client.get("/api/v1/cameras/cam02").json()
+    assert (default["transport"], default["process_fps"]) == (None, None)  # the service's settings apply
+    pending = client.get("/api/v1/cameras/cam01/status").json()
+    assert (pending["state"], pending["process_fps"], pending["lag_s"]) == ("pending", 5.0, None)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"transport": "http"}, "transport"),
+        ({"process_fps": 0}, "process_fps"),
+        ({"process_fps": 500}, "process_fps"),
+    ],
+)
+def test_a_bad_transport_or_rate_is_422_naming_the_field(add: Add, extra: dict, needle: str) -> None:
+    response = add(**extra)
+    assert response.status_code == 422 and needle in response.text
+
+
 def test_bad_camera_ids_and_calibrations_are_422(add: Add) -> None:
     assert add(camera_id="bad id").status_code == 422
     assert add(camera_id="").status_code == 422

@@ -97,9 +97,13 @@ def _fill(store: MemoryStore) -> dict[str, int]:
                 camera_id=camera,
                 state="streaming",
                 url=f"rtsp://cams.example/{camera}",
-                received_fps=12.5,
+                received_fps=25.0,
+                processed_fps=9.8,
+                process_fps=10.0,
+                lag_s=0.42,
                 frames_received=1200,
-                frames_processed=1190,
+                frames_processed=480,
+                frames_skipped=710,
                 frames_dropped=10,
                 reconnects=1,
                 last_frame_wall=now,
@@ -243,7 +247,10 @@ def test_operator_page_shows_cameras_identity_and_events(
         )
         b, g, r = MARKER_BGR[camera]
         assert np.abs(np.array(pixel) - [r, g, b]).max() < 25, (camera, pixel)
-        assert "streaming" in tile.locator(".tile-stats").inner_text()
+        stats = tile.locator(".tile-stats").inner_text()
+        assert "streaming" in stats
+        # The operator sees what the status says: received and processed rates, the lag, skipped and dropped.
+        assert all(text in stats for text in ("25.0", "9.8", "0.42 s", "710", "10"))
     assert page.locator(".tile[data-camera-id='cam01'] .tile-legend [data-track-id='5']").inner_text() == "t5"
 
     # Open the two-camera identity by typing its id: a timeline row per camera, its path on the map.
