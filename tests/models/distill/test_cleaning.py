@@ -20,7 +20,9 @@ def boxes(*rows: tuple[float, float, float, float, float]) -> Boxes:
 
 def test_a_neighbour_box_matches_when_near_and_of_similar_size() -> None:
     car = np.array([[100, 100, 140, 120]], dtype=float)  # diagonal 44.7 px
-    assert has_match(car, car + np.array([60, 0, 60, 0]), 1.5, 2.0).tolist() == [True]  # moved 60 px < 1.5 diagonals
+    assert has_match(car, car + np.array([60, 0, 60, 0]), 1.5, 2.0).tolist() == [
+        True
+    ]  # moved 60 px < 1.5 diagonals
     assert has_match(car, car + np.array([80, 0, 80, 0]), 1.5, 2.0).tolist() == [False]  # 80 px > 67 px
     assert has_match(car, np.array([[95, 95, 190, 145]]), 1.5, 2.0).tolist() == [False]  # 2.4x as wide
     assert has_match(car, np.zeros((0, 4)), 1.5, 2.0).tolist() == [False]
