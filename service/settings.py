@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.ingest import redact_url
-from service.ingest.config import DEFAULT_PROCESS_FPS, MAX_PROCESS_FPS, Transport
+from service.ingest.config import DEFAULT_PROCESS_FPS, ProcessFps, Transport
 
 
 class ApiKey:
@@ -107,10 +107,8 @@ class ServiceSettings(BaseSettings):
         le=30,
         description="How often each camera publishes its latest annotated frame (Hz).",
     )
-    process_fps: float = Field(
+    process_fps: ProcessFps = Field(
         default=DEFAULT_PROCESS_FPS,
-        gt=0,
-        le=MAX_PROCESS_FPS,
         description="Frames per second each camera processes unless it sets its own (decimated at the source, "
         "evenly spaced; the tracker counts processed frames). The pipeline is tuned for 10.",
     )

@@ -8,7 +8,7 @@ Credentials may sit in the URL, so every message, log line and status that names
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,6 +24,8 @@ MAX_PROCESS_FPS = 120.0
 # (trackers/configs/deepsort.yaml), and one a 2-core machine can keep for a few cameras.
 DEFAULT_PROCESS_FPS = 10.0
 Transport = Literal["tcp", "udp", "auto"]
+# A processing rate (frames per second): what the API, the settings and a source config accept alike.
+ProcessFps = Annotated[float, Field(gt=0, le=MAX_PROCESS_FPS)]
 TRANSPORTS: tuple[str, ...] = ("tcp", "udp", "auto")
 
 # Back-off between reconnect attempts, seconds: quick first retries for a brief network blip, then capped at
@@ -126,10 +128,8 @@ class SourceConfig(BaseModel):
         "no packet loss), over UDP (udp: lower latency on a clean LAN), or auto: try TCP, then UDP, and keep "
         "the one that delivers frames.",
     )
-    process_fps: float | None = Field(
+    process_fps: ProcessFps | None = Field(
         default=None,
-        gt=0,
-        le=MAX_PROCESS_FPS,
         description="Frames per second of the stream to process (decimated at the source, evenly spaced); "
         "None = every frame. A 25 fps camera processed at 10 fps keeps 10 of its 25 frames each second.",
     )

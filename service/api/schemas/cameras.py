@@ -18,7 +18,7 @@ from pydantic import (
 
 from service.api.schemas.common import _Public, validation_message
 from service.ingest import SourceConfig, redact_url
-from service.ingest.config import MAX_PROCESS_FPS, Transport
+from service.ingest.config import ProcessFps, Transport
 from service.store import CameraRecord, CameraStatus, LiveView
 from service.store.base import CAMERA_ID_PATTERN
 from trackers.calibration import CAMERA_POSITION_KEY, HOMOGRAPHY_KEY, CalibrationError, GroundPlane
@@ -131,10 +131,8 @@ class CameraCreate(BaseModel):
         description="RTSP only: how RTP travels: tcp, udp, or auto (try TCP, then UDP, keep what delivers "
         "frames); null = the service's CROSSCAM_RTSP_TRANSPORT.",
     )
-    process_fps: float | None = Field(
+    process_fps: ProcessFps | None = Field(
         default=None,
-        gt=0,
-        le=MAX_PROCESS_FPS,
         description="Frames per second of this camera to process (decimated at the source); null = the "
         "service's CROSSCAM_PROCESS_FPS.",
     )
