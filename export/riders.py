@@ -18,28 +18,24 @@ MIN_RIDER_WIDTH_OVERLAP = 0.5
 
 
 def rider_pairs(person_xyxy: np.ndarray, bike_xyxy: np.ndarray) -> np.ndarray:
-    """For each person, the row of the two-wheeler it rides, or -1.
+    """(P, B) bool: whether each person rides each two-wheeler.
 
     person_xyxy: (P, 4) px; bike_xyxy: (B, 4) px. A person rides a two-wheeler when their horizontal overlap
     is at least MIN_RIDER_WIDTH_OVERLAP of the person's width, the person's top is above the two-wheeler's
-    and the person's bottom lies within its height. Each person rides the candidate it overlaps most.
+    and the person's bottom lies within its height. A detector may box one two-wheeler twice (e.g. once
+    whole and once in a tile of the frame): the rider joins both, so that the two boxes stay alike and
+    non-maximum suppression keeps one.
     """
     persons = np.asarray(person_xyxy, dtype=np.float64).reshape(-1, 4)
     bikes = np.asarray(bike_xyxy, dtype=np.float64).reshape(-1, 4)
-    ridden = np.full(len(persons), -1, dtype=np.int64)
     if not len(persons) or not len(bikes):
-        return ridden
+        return np.zeros((len(persons), len(bikes)), dtype=bool)
     p, b = persons[:, None, :], bikes[None, :, :]
     overlap = np.clip(np.minimum(p[..., 2], b[..., 2]) - np.maximum(p[..., 0], b[..., 0]), 0.0, None)
     width = np.maximum(p[..., 2] - p[..., 0], 1e-9)
-    fraction = overlap / width  # (P, B)
     above = p[..., 1] < b[..., 1]
     feet_inside = (p[..., 3] > b[..., 1]) & (p[..., 3] <= b[..., 3])
-    fraction = np.where(above & feet_inside & (fraction >= MIN_RIDER_WIDTH_OVERLAP), fraction, -1.0)
-    best = np.argmax(fraction, axis=1)
-    has = fraction[np.arange(len(persons)), best] >= 0
-    ridden[has] = best[has]
-    return ridden
+    return above & feet_inside & (overlap / width >= MIN_RIDER_WIDTH_OVERLAP)
 
 
 def merge_riders(xyxy: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,12 +49,11 @@ def merge_riders(xyxy: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.n
     keep = np.ones(len(boxes), dtype=bool)
     person_rows = np.flatnonzero(names == RIDER_CLASS)
     bike_rows = np.flatnonzero(np.isin(names, list(TWO_WHEELER_CLASSES)))
-    ridden = rider_pairs(boxes[person_rows], boxes[bike_rows])
-    for person, bike in zip(person_rows, ridden, strict=True):
-        if bike < 0:
-            continue
-        row = bike_rows[bike]
-        boxes[row, :2] = np.minimum(boxes[row, :2], boxes[person, :2])
-        boxes[row, 2:] = np.maximum(boxes[row, 2:], boxes[person, 2:])
-        keep[person] = False
-    return boxes, keep
+    rides = rider_pairs(boxes[person_rows], boxes[bike_rows])
+    grown = boxes.copy()
+    for i, j in zip(*np.nonzero(rides), strict=True):
+        person, bike = person_rows[i], bike_rows[j]
+        grown[bike, :2] = np.minimum(grown[bike, :2], boxes[person, :2])
+        grown[bike, 2:] = np.maximum(grown[bike, 2:], boxes[person, 2:])
+    keep[person_rows[rides.any(axis=1)]] = False
+    return grown, keep

@@ -9,7 +9,8 @@
   nor as background; when the teacher hardly believes it, it is scenery (a guardrail, a sign, a shadow) and
   dropped.
 - **Size**: a box covering most of the frame is the teacher mistaking a scene for a vehicle; a box a few
-  pixels across cannot be learnt from.
+  pixels across cannot be learnt from; a box lying within a larger, surer kept box is a part of that vehicle
+  boxed again (a pickup's cab, a car cut by a tile).
 
 Every box gets a verdict, so the run can report what was kept and why.
 """
@@ -31,6 +32,7 @@ DROPPED_FLICKER = "flicker"
 DROPPED_STATIC = "static"
 DROPPED_SMALL = "small"
 DROPPED_HUGE = "huge"
+DROPPED_NESTED = "nested"
 PAINTED_UNSURE_STATIC = "unsure_static"
 KEPT = frozenset({KEPT_SURE, KEPT_SUPPORTED, KEPT_PARKED})
 
@@ -106,6 +108,19 @@ def static_score(keyframes: Sequence[Boxes], cfg: CleaningConfig) -> list[tuple[
     return out
 
 
+def nested(boxes: Boxes, kept: np.ndarray, fraction: float) -> np.ndarray:
+    """(N,) bool: kept boxes that lie, by at least ``fraction`` of their area, within a larger and more
+    confident kept box. kept: (N,) bool."""
+    xyxy = boxes.xyxy.astype(np.float64)
+    lt = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2])
+    rb = np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=-1)  # (N, N)
+    area = np.prod(xyxy[:, 2:] - xyxy[:, :2], axis=-1)
+    inside = inter >= fraction * np.maximum(area[:, None], 1e-9)
+    bigger_surer = (area[None, :] > area[:, None]) & (boxes.confidence[None, :] > boxes.confidence[:, None])
+    return kept & np.any(inside & bigger_surer & kept[None, :], axis=1)
+
+
 def judge_clip(
     keyframes: Sequence[Boxes],
     neighbours: Sequence[Sequence[Boxes]],
@@ -135,5 +150,6 @@ def judge_clip(
         size = key.xyxy[:, 2:] - key.xyxy[:, :2]
         reasons[np.any(size < cfg.min_box_px, axis=1)] = DROPPED_SMALL
         reasons[np.prod(size, axis=1) > cfg.max_box_fraction * frame_size[0] * frame_size[1]] = DROPPED_HUGE
+        reasons[nested(key, np.isin(reasons, list(KEPT)), cfg.max_nested_fraction)] = DROPPED_NESTED
         verdicts.append(Verdicts(reasons.astype(str)))
     return verdicts

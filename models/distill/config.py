@@ -68,6 +68,9 @@ class CleaningConfig(_Section):
     )
     min_box_px: float = Field(ge=0, description="Boxes narrower or lower than this (px) are dropped.")
     max_box_fraction: float = Field(gt=0, le=1, description="Boxes covering more of the frame are dropped.")
+    max_nested_fraction: float = Field(
+        gt=0, le=1, description="A box this much inside a surer one is dropped."
+    )
 
 
 class MotionConfig(_Section):

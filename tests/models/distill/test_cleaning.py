@@ -67,3 +67,15 @@ def test_tiny_and_frame_filling_boxes_are_dropped() -> None:
     key = boxes((10, 10, 13, 40, 0.9), (0, 0, 600, 350, 0.9), (100, 100, 140, 120, 0.9))
     (verdict,) = judge_clip([key], [[key, key]], clip_seconds=5.0, frame_size=SIZE, cfg=CFG)
     assert verdict.reasons.tolist() == ["small", "huge", "sure"]
+
+
+def test_a_part_of_a_vehicle_boxed_again_inside_it_is_dropped() -> None:
+    pickup, cab, bike_in_front = (
+        (100, 100, 300, 200, 0.9),
+        (210, 105, 290, 150, 0.4),
+        (120, 150, 160, 200, 0.95),
+    )
+    key = boxes(pickup, cab, bike_in_front)
+    (verdict,) = judge_clip([key], [[key, key]], clip_seconds=5.0, frame_size=SIZE, cfg=CFG)
+    # The cab lies within the surer pickup; the bike, surer than the pickup it stands in front of, stays.
+    assert verdict.reasons.tolist() == ["sure", "nested", "sure"]

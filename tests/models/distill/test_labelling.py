@@ -41,7 +41,7 @@ def test_a_real_clip_is_pseudo_labelled_into_images_and_labels(teacher: TiledTea
     report, keyframes, _ = label_clip(probe_clip(REAL_CLIP), teacher.label, CFG, writer)
     assert report["keyframes"] == len(keyframes) >= 2 and report["labels_kept"] >= 2
     assert len(report["sha256"]) == 64 and set(report["boxes_by_verdict"]) <= {
-        "sure", "supported", "parked", "flicker", "static", "unsure_static", "small", "huge",
+        "sure", "supported", "parked", "flicker", "static", "unsure_static", "small", "huge", "nested",
     }  # fmt: skip
     for keyframe in keyframes:
         assert (tmp_path / "images" / keyframe.split / f"{keyframe.name}.jpg").is_file()
