@@ -3,6 +3,7 @@
 - ``mtmc``: one AI City MTMC file per side, all cameras scored jointly (IDF1 over all cameras).
 - ``mot``: MOTChallenge files, one camera (a file pair) or many (a MOTChallenge gt folder
   ``<gt>/<cam>/gt/gt.txt`` against a prediction folder ``<pred>/<cam>.txt``), with HOTA.
+- ``detector``: a detector on gold sets (real frames with hand-drawn boxes): P / R / F1 and AP50.
 
 User errors (missing or malformed files) print one red ``error: ...`` line on stderr and exit with
 code 2, never a traceback.
@@ -140,3 +141,91 @@ def mot(gt: GtOption, pred: PredOption, as_json: JsonOption = False) -> None:
     # "all" rather than COMBINED: a short label keeps the table inside 80 columns.
     table.add_row(*_mot_row("all", report.combined), style="bold")
     Console().print(table)
+
+
+@app.command()
+def detector(
+    gold: Annotated[
+        list[Path],
+        typer.Option("--gold", help="Gold set: images/ + labels.csv (file,x1,y1,x2,y2,label); repeat it."),
+    ],
+    weights: Annotated[
+        Path | None, typer.Option(help="Detector weights (default: the shipped model).")
+    ] = None,
+    detector_config: Annotated[
+        Path | None, typer.Option(help="Detector YAML (default: the shipped one).")
+    ] = None,
+    imgsz: Annotated[
+        int | None, typer.Option(min=32, help="Inference size (px); default: the config's.")
+    ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Confidence P/R/F1 are counted at; default: the config's."),
+    ] = None,
+    manifest: Annotated[
+        bool, typer.Option(help="Also record the scores in the weights' manifest (<weights>.json).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Detection scores on hand-labelled frames: P / R / F1 at the config's confidence and AP50 (boxes down to
+    0.01), class-agnostic, IoU 0.5, and ms per frame, per gold set."""
+    from trackers.config import ConfigError
+    from trackers.detection import DetectorConfig, DetectorError
+    from trackers.metrics.gold import GoldSetError, read_gold_set
+
+    overrides = {k: v for k, v in {"weights": weights, "imgsz": imgsz, "confidence": confidence}.items() if v}
+    with user_errors(DetectorError, ConfigError, GoldSetError):
+        gold_sets = [read_gold_set(g) for g in gold]
+        config = DetectorConfig.from_yaml(detector_config, device="cpu", **overrides)
+        scores = gold_scores(config, gold_sets, table=not as_json)
+        if manifest:
+            record_gold_scores(Path(config.weights), scores)
+    if as_json:
+        typer.echo(json.dumps(scores, indent=2))
+
+
+def gold_scores(config, gold_sets: list, table: bool = True) -> dict:
+    """Scores of the detector ``config`` on each gold set, as the manifest records them; printed as a table
+    unless ``table`` is False."""
+    from trackers.metrics.gold import score_detector_config
+
+    results = score_detector_config(config, gold_sets)
+    if table:
+        shown = Table(
+            "gold set", "P", "R", "F1", "AP50", "ms/frame", title=f"{config.weights} at imgsz {config.imgsz}"
+        )
+        for name, result in results.items():
+            s = result.scores
+            shown.add_row(
+                name,
+                f"{s.precision:.3f}",
+                f"{s.recall:.3f}",
+                f"{s.f1:.3f}",
+                f"{s.ap50:.3f}",
+                f"{result.ms_per_frame:.0f}",
+            )
+        Console().print(shown)
+    return {
+        "detector_config": {"imgsz": config.imgsz, "confidence": config.confidence, "iou": config.iou},
+        "protocol": "class-agnostic, IoU 0.5; P/R/F1 at the config's confidence; AP50 all-point, boxes >= 0.01",
+        **{
+            name: {**r.scores.as_dict(), "ms_per_frame": round(r.ms_per_frame, 1)}
+            for name, r in results.items()
+        },
+    }
+
+
+def record_gold_scores(weights: Path, scores: dict) -> dict:
+    """Write ``scores`` into the manifest beside ``weights`` (``scores_on_gold``); returns the manifest.
+    GoldSetError when the weights have no manifest."""
+    from trackers.metrics.gold import GoldSetError
+
+    path = weights.with_suffix(".json")
+    if not path.is_file():
+        raise GoldSetError(
+            f"{weights} has no manifest ({path}); scores are recorded only beside shipped weights"
+        )
+    manifest = json.loads(path.read_text())
+    manifest["scores_on_gold"] = scores
+    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return manifest

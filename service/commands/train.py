@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from service.commands.errors import user_errors
 
@@ -120,7 +118,7 @@ def detector(
                 train_scene, val_scene, out, command, epochs, imgsz, batch, time_hours, seed, device, workdir
             )
         if gold_sets:
-            manifest = _add_gold_scores(out, manifest, gold_sets)
+            manifest = _add_gold_scores(out, gold_sets)
     Console().print(
         f"weights: {out} ({manifest['size_bytes'] / 1e6:.1f} MB); manifest: {out.with_suffix('.json')}"
     )
@@ -132,33 +130,11 @@ def _gold_sets(folders: list[Path]):
     return [read_gold_set(f) for f in folders]
 
 
-def _add_gold_scores(weights: Path, manifest: dict, gold_sets: list) -> dict:
+def _add_gold_scores(weights: Path, gold_sets: list) -> dict:
     """Score ``weights`` through the shipped detector config (its imgsz and confidence) on each gold set,
     print a table, and record the scores in the manifest."""
+    from service.commands.eval import gold_scores, record_gold_scores
     from trackers.detection import DetectorConfig
-    from trackers.metrics.gold import score_detector_config
 
-    cfg = DetectorConfig.from_yaml(weights=weights.resolve(), device="cpu")
-    results = score_detector_config(cfg, gold_sets)
-    table = Table("gold set", "P", "R", "F1", "AP50", "ms/frame", title=f"{weights} at imgsz {cfg.imgsz}")
-    for name, result in results.items():
-        s = result.scores
-        table.add_row(
-            name,
-            f"{s.precision:.3f}",
-            f"{s.recall:.3f}",
-            f"{s.f1:.3f}",
-            f"{s.ap50:.3f}",
-            f"{result.ms_per_frame:.0f}",
-        )
-    Console().print(table)
-    manifest["scores_on_gold"] = {
-        "detector_config": {"imgsz": cfg.imgsz, "confidence": cfg.confidence, "iou": cfg.iou},
-        "protocol": "class-agnostic, IoU 0.5; P/R/F1 at the config's confidence; AP50 all-point interpolated",
-        **{
-            name: {**r.scores.as_dict(), "ms_per_frame": round(r.ms_per_frame, 1)}
-            for name, r in results.items()
-        },
-    }
-    weights.with_suffix(".json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    return manifest
+    config = DetectorConfig.from_yaml(weights=weights.resolve(), device="cpu")
+    return record_gold_scores(weights, gold_scores(config, gold_sets))

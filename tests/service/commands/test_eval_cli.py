@@ -109,3 +109,44 @@ def test_mot_folder_without_prediction_file(tmp_path, runner):
     result = runner.invoke(app, ["mot", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred")])
     assert result.exit_code == 2
     assert "c1.txt: no prediction for sequence c1" in result.stderr
+
+
+def _gold_from_scene(scene: Path, out: Path, camera: str = "cam01", every: int = 8) -> Path:
+    """A gold set made of a town camera's frames and its exact boxes (at least 20 px tall)."""
+    import cv2
+    import numpy as np
+
+    (out / "images").mkdir(parents=True)
+    gt = np.loadtxt(scene / "mot" / camera / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    capture, lines, index = cv2.VideoCapture(str(scene / f"{camera}.mp4")), ["file,x1,y1,x2,y2,label"], 0
+    while (frame := capture.read())[0]:
+        index += 1
+        if index % every == 1:
+            name = f"{index:04d}.jpg"
+            cv2.imwrite(str(out / "images" / name), frame[1])
+            for _, _, x, y, w, h, *_ in gt[(gt[:, 0] == index) & (gt[:, 5] >= 20)]:
+                lines.append(f"{name},{x},{y},{x + w},{y + h},car")
+    (out / "labels.csv").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def test_detector_scores_on_a_gold_set(smoke_scene, tmp_path, runner):
+    from trackers.detection import DetectorConfig
+
+    if not DetectorConfig.from_yaml().weights.is_file():
+        pytest.skip("no shipped detector")
+    gold = _gold_from_scene(smoke_scene, tmp_path / "town_gold", every=4)
+    result = runner.invoke(app, ["detector", "--gold", str(gold), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)["town_gold"]
+    assert scores["gt"] > 10 and scores["f1"] > 0.8 and scores["ap50"] > 0.8 and scores["ms_per_frame"] > 0
+
+
+def test_detector_bad_gold_set_is_one_red_line(tmp_path, runner):
+    gold = tmp_path / "gold"
+    (gold / "images").mkdir(parents=True)
+    _write(gold / "labels.csv", "file,x1,y1,x2,y2,label\na.jpg,1,2,three,4,car\n")
+    result = runner.invoke(app, ["detector", "--gold", str(gold)])
+    assert result.exit_code == USAGE_ERROR and "line 2: box corners must be numbers" in result.stderr
+    result = runner.invoke(app, ["detector", "--gold", str(tmp_path / "none")])
+    assert result.exit_code == USAGE_ERROR and "is no gold set" in result.stderr
