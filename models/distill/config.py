@@ -84,6 +84,9 @@ class MotionConfig(_Section):
     explained_fraction: float = Field(
         gt=0, le=1, description="A blob this much inside kept boxes is explained."
     )
+    always_changing_fraction: float = Field(
+        gt=0, le=1, description="Pixels changed in this fraction of keyframes are scenery (a clock)."
+    )
     dilate_px: int = Field(ge=0, description="Painted regions grow by this (px at work_width).")
 
 

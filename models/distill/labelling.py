@@ -25,7 +25,7 @@ from models.distill.cleaning import KEPT, Verdicts, judge_clip
 from models.distill.clips import ClipError, ClipInfo, plan_keyframes, probe_clip, read_frames
 from models.distill.config import DistillConfig
 from models.distill.dataset import DatasetWriter
-from models.distill.motion import clip_background, paint_regions, unexplained_motion
+from models.distill.motion import always_changing, clip_background, paint_regions, unexplained_motion
 from models.distill.sheet import AMBER, GREEN, RED, draw_boxes
 
 log = logging.getLogger(__name__)
@@ -107,17 +107,21 @@ def _paint(
 ) -> int:
     """Paint out, in the saved keyframes, what no kept box explains: moving blobs (replaced by the clip's
     background) and boxes of unsure static things (inpainted). Returns the keyframes changed."""
-    background = None
+    background = scenery = None
     if cfg.motion.enabled:
         spread = (
             np.linspace(0, len(keyframes) - 1, min(BACKGROUND_FRAMES, len(keyframes))).round().astype(int)
         )
-        background = clip_background([cv2.imread(str(files.path(keyframes[i]))) for i in np.unique(spread)])
+        sample = [cv2.imread(str(files.path(keyframes[i]))) for i in np.unique(spread)]
+        background = clip_background(sample)
+        scenery = always_changing(sample, background, cfg.motion)
     painted = 0
     for k, boxes, verdict in zip(keyframes, key_boxes, verdicts, strict=True):
         image = cv2.imread(str(files.path(k)))
         kept = boxes.xyxy[verdict.keep]
-        moving = unexplained_motion(image, background, kept, cfg.motion) if background is not None else None
+        moving = None
+        if background is not None:
+            moving = unexplained_motion(image, background, kept, cfg.motion, scenery)
         unsure = boxes.xyxy[verdict.paint]
         if moving is None and not len(unsure):
             continue

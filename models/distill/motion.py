@@ -41,20 +41,39 @@ def box_mask(xyxy: np.ndarray, shape: tuple[int, int], scale: float) -> np.ndarr
     return mask.astype(bool)
 
 
+def changed_mask(image: np.ndarray, background: np.ndarray, cfg: MotionConfig) -> np.ndarray:
+    """(h, w) uint8 0/1 at ``work_width``: where ``image`` differs from ``background`` (both (H, W, 3))."""
+    changed = cv2.absdiff(_small(image, cfg.work_width), _small(background, cfg.work_width)) > cfg.threshold
+    return cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+
+def always_changing(images: Sequence[np.ndarray], background: np.ndarray, cfg: MotionConfig) -> np.ndarray:
+    """(h, w) bool at ``work_width``: pixels that differ from the background in at least
+    ``always_changing_fraction`` of ``images``: a burned-in clock, a blinking sign. That is scenery, and a
+    detector must learn it is no vehicle, so it is never painted out."""
+    frequency = np.mean([changed_mask(image, background, cfg) for image in images], axis=0)
+    always = (frequency >= cfg.always_changing_fraction).astype(np.uint8)
+    return cv2.dilate(always, np.ones((2 * cfg.dilate_px + 1,) * 2, np.uint8)).astype(bool)
+
+
 def unexplained_motion(
-    image: np.ndarray, background: np.ndarray, kept_xyxy: np.ndarray, cfg: MotionConfig
+    image: np.ndarray,
+    background: np.ndarray,
+    kept_xyxy: np.ndarray,
+    cfg: MotionConfig,
+    scenery: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """(H, W) bool mask, frame px, of blobs of ``image`` that differ from ``background`` (H, W, 3) and that
-    no kept box (N, 4) px explains; None when the keyframe changed too much to tell (light, camera shake)
-    or nothing is unexplained."""
+    no kept box (N, 4) px explains, outside ``scenery`` ((h, w) bool at work_width: ``always_changing``);
+    None when the keyframe changed too much to tell (light, camera shake) or nothing is unexplained."""
     if image.shape != background.shape:
         return None
-    small = _small(image, cfg.work_width)
-    background = _small(background, cfg.work_width)
-    changed = (cv2.absdiff(small, background) > cfg.threshold).astype(np.uint8)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    changed = changed_mask(image, background, cfg)
     if changed.mean() > cfg.max_changed_fraction:
         return None
+    if scenery is not None and scenery.shape == changed.shape:
+        changed[scenery] = 0
+    small = changed
     scale = small.shape[1] / image.shape[1]
     explained = box_mask(kept_xyxy, small.shape, scale)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)

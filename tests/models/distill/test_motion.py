@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 
 from models.distill.config import load_distill_config
-from models.distill.motion import box_mask, clip_background, paint_regions, unexplained_motion
+from models.distill.motion import (
+    always_changing,
+    box_mask,
+    clip_background,
+    paint_regions,
+    unexplained_motion,
+)
 
 CFG = load_distill_config().motion
 
@@ -53,3 +59,20 @@ def test_unsure_boxes_are_inpainted_and_the_rest_kept() -> None:
     assert np.abs(painted[100:131, 100:151].astype(int) - 120).max() < 30  # the car's red is gone
     assert np.array_equal(painted[:80], frame[:80])
     assert box_mask(np.array([[10, 10, 20, 20]]), (240, 320), 0.5)[5:11, 5:11].all()
+
+
+def test_a_burned_in_clock_is_scenery_and_never_painted() -> None:
+    def with_clock(second: int, car_x: int | None = None) -> np.ndarray:
+        image = road() if car_x is None else with_car(car_x)
+        cv2.putText(
+            image, f"12:00:{second:02d}", (200, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1
+        )
+        return image
+
+    frames = [with_clock(s, 10 + 25 * s) for s in range(10)]  # the digits change in every frame
+    background = clip_background(frames)
+    scenery = always_changing(frames, background, CFG)
+    frame = with_clock(37, car_x=100)
+    moving = unexplained_motion(frame, background, np.zeros((0, 4)), CFG, scenery)
+    assert moving is not None and moving[100:131, 100:151].mean() > 0.95  # the missed car is painted...
+    assert not moving[5:25, 195:300].any()  # ...the clock is not
