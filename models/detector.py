@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 import export  # noqa: F401  (sets ultralytics' no-install default before ultralytics is loaded)
@@ -61,8 +62,9 @@ def write_data_yaml(train_scenes: list[Path], val_scenes: list[Path], out: Path)
 def evaluate_detector(
     weights: Path, data_yaml: Path, imgsz: int, device: str = "cpu", single_cls: bool = False
 ) -> dict[str, float]:
-    """mAP50, mAP50-95, precision and recall of ``weights`` on the val images of ``data_yaml``;
-    ``single_cls``: every class counts as one (vehicle), as for a model and a set with different classes."""
+    """mAP50, mAP50-95, precision and recall of ``weights`` on the val images of ``data_yaml``, and the best F1
+    with the confidence it is reached at; ``single_cls``: every class counts as one (vehicle), as for a model
+    and a set with different classes."""
     from ultralytics import YOLO
 
     metrics = YOLO(str(weights)).val(
@@ -75,11 +77,15 @@ def evaluate_detector(
         verbose=False,
         single_cls=single_cls,
     )
+    f1 = np.asarray(metrics.box.f1_curve).reshape(-1, len(metrics.box.px)).mean(axis=0)  # over classes
+    best = int(np.argmax(f1))
     return {
         "mAP50": round(float(metrics.box.map50), 4),
         "mAP50-95": round(float(metrics.box.map), 4),
         "precision": round(float(metrics.box.mp), 4),
         "recall": round(float(metrics.box.mr), 4),
+        "best_f1": round(float(f1[best]), 4),
+        "best_f1_confidence": round(float(metrics.box.px[best]), 3),
     }
 
 

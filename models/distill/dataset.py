@@ -19,6 +19,7 @@ import yaml
 from models.distill.config import TownConfig
 
 SPLITS = ("train", "val")
+TOWN_PREFIX = "town_"  # town frames' names in the training set start with this
 JPEG_QUALITY = 92
 
 
@@ -174,7 +175,11 @@ def add_town(
         pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, limit).round().astype(int)] if limit else []
     for scene, image, labels, class_map in pairs:
         writer.link_image(
-            "town", split, f"town_{Path(scene).name}_{image.stem}", image, remap_lines(labels, class_map)
+            "town",
+            split,
+            f"{TOWN_PREFIX}{Path(scene).name}_{image.stem}",
+            image,
+            remap_lines(labels, class_map),
         )
 
 
@@ -188,5 +193,23 @@ def town_val_yaml(scenes: list[Path], classes: list[str], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         yaml.safe_dump({"train": dirs, "val": dirs, "names": dict(enumerate(classes))}, sort_keys=False)
+    )
+    return out
+
+
+def real_val_yaml(root: Path, classes: list[str], out: Path) -> Path:
+    """A data.yaml over the pseudo-labelled real val images of the training set at ``root`` alone (its town
+    frames left out), listed in ``<out stem>.txt``."""
+    images = sorted(
+        p for p in (Path(root) / "images" / "val").iterdir() if not p.name.startswith(TOWN_PREFIX)
+    )
+    if not images:
+        raise DatasetError(
+            f"{root} has no real val images; lower sampling.val_fraction's floor or add footage"
+        )
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"{p.resolve()}\n" for p in images))
+    out.write_text(
+        yaml.safe_dump({"train": str(listing), "val": str(listing), "names": dict(enumerate(classes))})
     )
     return out

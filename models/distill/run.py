@@ -17,7 +17,7 @@ from typing import Any
 from models.detector import evaluate_detector, software, train_yolo
 from models.distill.clips import find_clips
 from models.distill.config import DistillConfig
-from models.distill.dataset import DatasetWriter, add_town, town_val_yaml
+from models.distill.dataset import DatasetWriter, add_town, real_val_yaml, town_val_yaml
 from models.distill.labelling import pseudo_label
 from models.distill.sheet import write_sheet
 from models.distill.teacher import TiledTeacher
@@ -97,6 +97,12 @@ def distill_detector(
     metrics = {
         "pseudo_labelled_val": evaluate_detector(best, data_yaml, t.imgsz, cfg.device, single_cls=True)
     }
+    real_yaml = real_val_yaml(data_yaml.parent, cfg.classes, workdir / "real_val.yaml")
+    if real_yaml is not None:
+        # The real frames alone: their F1-best confidence is the shipped config's (no hand label involved).
+        metrics["real_pseudo_labelled_val"] = evaluate_detector(
+            best, real_yaml, t.imgsz, cfg.device, single_cls=True
+        )
     if town_val:
         town_yaml = town_val_yaml(town_val, cfg.classes, workdir / "town_val.yaml")
         metrics["town_heldout"] = evaluate_detector(best, town_yaml, t.imgsz, cfg.device, single_cls=True)

@@ -46,7 +46,8 @@ def test_a_smoke_distillation_writes_weights_and_a_manifest_of_everything_used(
     assert "cannot decode" in skipped["skipped"] and str(broken) in skipped["skipped"]
     assert manifest["images"]["real/train"] >= 1 and manifest["images"]["town/train"] >= 1
     assert manifest["config"]["cleaning"]["sure_confidence"] == 0.5  # every threshold is recorded
-    assert set(manifest["metrics"]) == {"pseudo_labelled_val", "town_heldout"}
+    assert set(manifest["metrics"]) == {"pseudo_labelled_val", "real_pseudo_labelled_val", "town_heldout"}
+    assert 0 < manifest["metrics"]["real_pseudo_labelled_val"]["best_f1_confidence"] < 1
     assert set(manifest["scores_on_gold"]["depan_jalan2"]) >= {
         "precision",
         "recall",
